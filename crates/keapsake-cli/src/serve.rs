@@ -1,0 +1,151 @@
+//! `keapsake serve`.
+
+use crate::DbArgs;
+use anyhow::Context as _;
+use keapsake_core::oauth::Lifetimes;
+use keapsake_core::{Clock, SystemClock};
+use keapsake_server::{Config, Server, TlsConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Flags of `keapsake serve`. Each one can also be set by the environment variable shown.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  keapsake serve --demo\n  keapsake serve --listen 0.0.0.0:8443 --tls --database postgres://keapsake@db/keapsake\n  KEAPSAKE_ACCESS_TOKEN_TTL=86400 keapsake serve")]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KEAPSAKE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Seed a demo user, account and app, and print how to use them.
+    #[arg(long, env = "KEAPSAKE_DEMO")]
+    pub demo: bool,
+    /// Public base URL (for links, the issuer, cookies) when behind a proxy, e.g. https://keap.example.com/.
+    #[arg(long, env = "KEAPSAKE_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+    /// Domain in the token scope: full|<account>.<domain>.
+    #[arg(long, env = "KEAPSAKE_APP_DOMAIN", default_value = "infusionsoft.com")]
+    pub app_domain: String,
+    /// Access-token lifetime in seconds (Keap documents 3600).
+    #[arg(long, env = "KEAPSAKE_ACCESS_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub access_token_ttl: i64,
+    /// Refresh-token lifetime in seconds (Keap: 45 days).
+    #[arg(long, env = "KEAPSAKE_REFRESH_TOKEN_TTL", default_value_t = 45 * 86400, value_parser = clap::value_parser!(i64).range(1..))]
+    pub refresh_token_ttl: i64,
+    /// Seconds during which a replayed, already-rotated refresh token is refused without revoking its family.
+    #[arg(long, env = "KEAPSAKE_REFRESH_REUSE_GRACE", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..))]
+    pub refresh_reuse_grace: i64,
+    /// SQLite durability: `full` (synchronous=FULL, survives power loss) or `relaxed` (synchronous=NORMAL).
+    #[arg(long, env = "KEAPSAKE_DURABILITY", default_value = "full", value_parser = ["full", "relaxed"])]
+    pub durability: String,
+    /// Serve HTTPS with a self-signed development certificate for localhost.
+    #[arg(long, env = "KEAPSAKE_TLS")]
+    pub tls: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "KEAPSAKE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "KEAPSAKE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Trust X-Forwarded-For/-Proto from a reverse proxy.
+    #[arg(long, env = "KEAPSAKE_TRUST_FORWARDED")]
+    pub trust_forwarded: bool,
+    /// Log format.
+    #[arg(long, env = "KEAPSAKE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    keapsake_server::telemetry::init_tracing(args.log_format == "json");
+    let durability = if args.durability == "relaxed" {
+        keapsake_store_sqlite::Durability::Relaxed
+    } else {
+        keapsake_store_sqlite::Durability::Full
+    };
+    let store = keapsake_server::open_store(&args.db.database, durability)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(&args.db.database)))?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsConfig::Files { cert, key }),
+        _ if args.tls => Some(TlsConfig::SelfSigned),
+        _ => None,
+    };
+    let config = Config {
+        listen: args.listen,
+        public_url: args.public_url,
+        app_domain: args.app_domain,
+        lifetimes: Lifetimes {
+            access: time::Duration::seconds(args.access_token_ttl),
+            refresh: time::Duration::seconds(args.refresh_token_ttl),
+            refresh_reuse_grace: time::Duration::seconds(args.refresh_reuse_grace),
+            ..Lifetimes::default()
+        },
+        tls,
+        demo: args.demo,
+        trust_forwarded: args.trust_forwarded,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let server = Server::bind(config, store.clone(), clock.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let url = server.url();
+    eprintln!("keapsake is listening on {url} ({} store: {})", store.backend(), redact_url(&args.db.database));
+    if args.demo {
+        let seed = keapsake_server::demo::seed_demo(store.as_ref(), clock.as_ref(), &url)
+            .await
+            .context("cannot seed the demo data")?;
+        eprintln!(
+            "\nDemo sandbox (fixed sandbox credentials; never use --demo in production)\n\
+             \x20 user           {} / {}\n\
+             \x20 account        {}\n\
+             \x20 client_id      {}\n\
+             \x20 client_secret  {}\n\
+             \x20 redirect_uri   {}\n\n\
+             1. Open this URL in a browser, log in and click Allow:\n\
+             \x20  {}\n\
+             2. The callback page shows the code and the curl command that exchanges it at {}token\n",
+            seed.user_email,
+            seed.user_password,
+            seed.account_alias,
+            seed.client_id,
+            seed.client_secret,
+            seed.redirect_uris[0],
+            seed.authorize_url,
+            url,
+        );
+    }
+    server.run(shutdown_signal()).await.context("the server stopped with an error")?;
+    eprintln!("keapsake stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Hides a password in a database URL before printing it.
+pub fn redact_url(db: &str) -> String {
+    match url::Url::parse(db) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        _ => db.to_string(),
+    }
+}

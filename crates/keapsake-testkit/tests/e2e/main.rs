@@ -1,0 +1,25 @@
+//! keapsake end to end: the real server over TCP (reqwest), on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+/// Stamps one async scenario `fn(Backend)` out as a test per backend.
+macro_rules! on_both_stores {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$scenario(keapsake_testkit::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$scenario(keapsake_testkit::Backend::Postgres).await
+            }
+        }
+    };
+}
+pub(crate) use on_both_stores;
+
+mod browser;
+mod flow;
+mod interop;
+mod races;
+mod secrets;
