@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 /// XML-RPC APIs, on embedded SQLite or PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "keapsake", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Start a sandbox with a demo user, account and app:\n  keapsake serve --demo\n\nEvery flag can also be set with a KEAPSAKE_* environment variable (see each command's --help).")]
+#[command(after_help = "Examples:\n  keapsake serve --demo                      # sandbox with a demo user, account and app\n  keapsake app add --name Mine --redirect-uri https://myapp.example.com/cb\n  keapsake token mint --app keapsake-demo-app --user demo@keapsake.test --account demo1 --json\n\nEvery flag can also be set with a KEAPSAKE_* environment variable (see each command's --help).")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
