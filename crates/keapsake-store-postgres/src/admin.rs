@@ -3,13 +3,13 @@
 use crate::PgStore;
 use crate::error::{Fail, backend, retry};
 use async_trait::async_trait;
+use keapsake_core::StoreError;
 use keapsake_core::clock::{from_millis, to_millis};
 use keapsake_core::ids::{AccountId, AppId, UserId};
 use keapsake_core::store::{
     Account, AdminStore, App, Membership, NewAccount, NewApp, NewUser, StoreResult, User,
     fold_email,
 };
-use keapsake_core::StoreError;
 use keapsake_types::AccountProfile;
 use time::OffsetDateTime;
 
@@ -91,8 +91,12 @@ impl TryFrom<AppRow> for App {
     type Error = StoreError;
 
     fn try_from(r: AppRow) -> Result<Self, StoreError> {
-        let redirect_uris: Vec<String> = serde_json::from_str(&r.redirect_uris)
-            .map_err(|e| backend(format!("apps.redirect_uris of app {} is not a JSON array: {e}", r.id)))?;
+        let redirect_uris: Vec<String> = serde_json::from_str(&r.redirect_uris).map_err(|e| {
+            backend(format!(
+                "apps.redirect_uris of app {} is not a JSON array: {e}",
+                r.id
+            ))
+        })?;
         Ok(App {
             id: AppId(r.id),
             client_id: r.client_id,
@@ -193,7 +197,11 @@ impl AdminStore for PgStore {
         .await
     }
 
-    async fn create_account(&self, account: NewAccount, now: OffsetDateTime) -> StoreResult<Account> {
+    async fn create_account(
+        &self,
+        account: NewAccount,
+        now: OffsetDateTime,
+    ) -> StoreResult<Account> {
         let pool = &self.pool;
         let account = &account;
         let profile = profile_json(&AccountProfile::default())?;
@@ -222,7 +230,8 @@ impl AdminStore for PgStore {
                     .bind(id.0)
                     .fetch_optional(pool)
                     .await?;
-            row.map(Account::from).ok_or(Fail::Store(StoreError::NotFound))
+            row.map(Account::from)
+                .ok_or(Fail::Store(StoreError::NotFound))
         })
         .await
     }

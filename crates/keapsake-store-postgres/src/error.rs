@@ -128,14 +128,22 @@ where
             Ok(v) => return Ok(v),
             Err(Fail::Db(e)) if is_retryable(&e) => {
                 if retries >= MAX_RETRIES {
-                    tracing::warn!(op, retries, "giving up after repeated serialization failures");
+                    tracing::warn!(
+                        op,
+                        retries,
+                        "giving up after repeated serialization failures"
+                    );
                     return Err(StoreError::Busy(format!(
                         "{op}: transaction kept conflicting ({})",
                         sqlstate(&e).unwrap_or_default()
                     )));
                 }
                 retries += 1;
-                tracing::debug!(op, retries, "retrying after serialization failure or deadlock");
+                tracing::debug!(
+                    op,
+                    retries,
+                    "retrying after serialization failure or deadlock"
+                );
                 tokio::time::sleep(backoff(retries)).await;
             }
             Err(f) => return Err(f.into()),
@@ -167,6 +175,88 @@ mod tests {
         assert_eq!(conflict_name(Some("accounts_alias_key")), "alias");
         assert_eq!(conflict_name(Some("apps_client_id_key")), "client_id");
         assert_eq!(conflict_name(None), "record");
+    }
+
+    /// A pool on the test server's admin database; these cases only raise errors, they store
+    /// nothing.
+    fn admin_pool() -> sqlx::PgPool {
+        let url = std::env::var("KEAPSAKE_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect_lazy(&url)
+            .expect("the test admin URL parses")
+    }
+
+    /// Raises `sqlstate` from the server, as a real transaction conflict would.
+    async fn raise(pool: &sqlx::PgPool, sqlstate: &'static str) -> Result<(), sqlx::Error> {
+        let sql = match sqlstate {
+            "40001" => "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$",
+            "40P01" => "DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$",
+            _ => "DO $$ BEGIN RAISE EXCEPTION 'broken' USING ERRCODE = 'XX000'; END $$",
+        };
+        sqlx::query(sql).execute(pool).await.map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn serialization_failures_are_retried_three_times_then_busy() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let pool = admin_pool();
+        let attempts = AtomicU32::new(0);
+        let (pool, attempts_ref) = (&pool, &attempts);
+        let r: StoreResult<()> = retry("test", move || async move {
+            attempts_ref.fetch_add(1, Ordering::SeqCst);
+            raise(pool, "40001").await?;
+            Ok(())
+        })
+        .await;
+        assert!(
+            matches!(r, Err(StoreError::Busy(_))),
+            "is Postgres running on 127.0.0.1:5432? {r:?}"
+        );
+        assert_eq!(attempts.load(Ordering::SeqCst), 1 + MAX_RETRIES);
+    }
+
+    #[tokio::test]
+    async fn a_deadlock_then_success_succeeds() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let pool = admin_pool();
+        let attempts = AtomicU32::new(0);
+        let (pool, attempts_ref) = (&pool, &attempts);
+        let r: StoreResult<u32> = retry("test", move || async move {
+            let n = attempts_ref.fetch_add(1, Ordering::SeqCst);
+            if n == 0 {
+                raise(pool, "40P01").await?;
+            }
+            Ok(n)
+        })
+        .await;
+        assert_eq!(r.expect("the second attempt succeeds"), 1);
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_not_retried_and_become_backend() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let pool = admin_pool();
+        let attempts = AtomicU32::new(0);
+        let (pool, attempts_ref) = (&pool, &attempts);
+        let r: StoreResult<()> = retry("test", move || async move {
+            attempts_ref.fetch_add(1, Ordering::SeqCst);
+            raise(pool, "XX000").await?;
+            Ok(())
+        })
+        .await;
+        match r {
+            Err(StoreError::Backend(e)) => {
+                assert!(
+                    e.downcast_ref::<sqlx::Error>().is_none(),
+                    "no sqlx type leaks"
+                );
+                assert!(e.to_string().contains("XX000"), "{e}");
+            }
+            other => panic!("is Postgres running on 127.0.0.1:5432? {other:?}"),
+        }
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
     }
 
     #[test]

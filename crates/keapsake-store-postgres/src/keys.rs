@@ -30,7 +30,10 @@ impl TryFrom<ApiKeyRow> for ApiKey {
 
     fn try_from(r: ApiKeyRow) -> Result<Self, Fail> {
         let kind = KeyKind::parse(&r.kind).ok_or_else(|| {
-            Fail::Store(backend(format!("api_keys.kind of key {} is {:?}", r.id, r.kind)))
+            Fail::Store(backend(format!(
+                "api_keys.kind of key {} is {:?}",
+                r.id, r.kind
+            )))
         })?;
         Ok(ApiKey {
             id: r.id,

@@ -55,18 +55,24 @@ impl PgStore {
     /// `Backend` if the server cannot be reached, refuses the login, or a migration fails;
     /// `Busy` if the server has no connection slots left.
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        let unreachable = |e: sqlx::Error| match map_sqlx(e) {
+            keapsake_core::StoreError::Backend(inner) => backend(format!(
+                "cannot connect to PostgreSQL at {}: {inner}",
+                redact_url(url)
+            )),
+            other => other,
+        };
+        // One direct connection first: it fails at once if the server is unreachable or refuses
+        // the login, where a pool would keep retrying until its acquire timeout.
+        let probe = PgConnection::connect(url).await.map_err(unreachable)?;
+        // Closing politely; a failure here changes nothing for the caller.
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
-            .await
-            .map_err(|e| match map_sqlx(e) {
-                keapsake_core::StoreError::Backend(inner) => backend(format!(
-                    "cannot connect to PostgreSQL at {}: {inner}",
-                    redact_url(url)
-                )),
-                other => other,
-            })?;
+            .connect_lazy(url)
+            .map_err(unreachable)?;
+        // sqlx's migrator holds a Postgres advisory lock while it checks and applies migrations.
         MIGRATOR
             .run(&pool)
             .await
@@ -125,8 +131,7 @@ pub async fn create_test_database(admin_url: &str) -> StoreResult<String> {
             Err(e) => {
                 return Err(backend(format!(
                     "creating the test database {name} failed: {}",
-                    map_sqlx(e)
-                        .source_message()
+                    map_sqlx(e).source_message()
                 )));
             }
         }

@@ -487,7 +487,10 @@ impl OAuthStore for PgStore {
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         let now = to_millis(now);
-        retry("revoke_token", move || self.revoke_token_once(hash, app, now)).await
+        retry("revoke_token", move || {
+            self.revoke_token_once(hash, app, now)
+        })
+        .await
     }
 
     async fn count_active_families(&self, app: AppId, now: OffsetDateTime) -> StoreResult<i64> {
