@@ -24,6 +24,7 @@ mod session;
 
 use crate::error::{Fail, backend, map_sqlx, retry};
 use async_trait::async_trait;
+use keapsake_core::clock::to_millis;
 use keapsake_core::store::{Store, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -136,11 +137,56 @@ pub async fn create_test_database(admin_url: &str) -> StoreResult<String> {
             }
         }
     }
+    // Marks the database with its creation time so later runs can clean it up; best effort.
+    let created = to_millis(time::OffsetDateTime::now_utc());
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "COMMENT ON DATABASE {name} IS '{TEST_DB_COMMENT}{created}'"
+    )))
+    .execute(&mut conn)
+    .await;
+    drop_stale_test_databases(&mut conn, created).await;
     // Closing politely; a failure here changes nothing for the caller.
     let _ = conn.close().await;
 
     url.set_path(&format!("/{name}"));
     Ok(url.into())
+}
+
+/// Prefix of the comment [`create_test_database`] puts on its databases, followed by the creation
+/// time in Unix milliseconds.
+const TEST_DB_COMMENT: &str = "keapsake test database, created at ms ";
+
+/// Test databases older than this are dropped by later runs (if nobody is connected to them).
+const TEST_DB_MAX_AGE_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Best effort: drops up to 10 databases made by [`create_test_database`] more than a day before
+/// `now_ms` that nobody is connected to, so test runs do not fill the server. Only names of the
+/// exact `keapsake_test_<16 hex>` shape carrying our comment are considered, and without `FORCE`
+/// a database still in use is left alone. Failures are ignored.
+async fn drop_stale_test_databases(conn: &mut PgConnection, now_ms: i64) {
+    let found: Result<Vec<(String, Option<String>)>, _> = sqlx::query_as(
+        "SELECT datname::text, shobj_description(oid, 'pg_database') FROM pg_database \
+         WHERE datname LIKE 'keapsake\\_test\\_%' ORDER BY datname",
+    )
+    .fetch_all(&mut *conn)
+    .await;
+    let Ok(found) = found else { return };
+    let stale = found.into_iter().filter_map(|(name, comment)| {
+        let created: i64 = comment?.strip_prefix(TEST_DB_COMMENT)?.parse().ok()?;
+        let hex = name.strip_prefix("keapsake_test_")?;
+        let shaped = hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        (shaped && now_ms.saturating_sub(created) > TEST_DB_MAX_AGE_MS).then_some(name)
+    });
+    for name in stale.take(10) {
+        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name}"
+        )))
+        .execute(&mut *conn)
+        .await
+        {
+            tracing::debug!(database = %name, error = %e, "left a stale test database in place");
+        }
+    }
 }
 
 /// The text of an error and its sources, for messages.

@@ -389,6 +389,42 @@ async fn test_databases_get_distinct_random_names() {
 }
 
 #[tokio::test]
+async fn test_databases_older_than_a_day_are_dropped_by_later_runs() {
+    use sqlx::Connection as _;
+    // Arrange: a test database whose creation mark says it is two days old.
+    let admin = common::admin_url();
+    let old = create_test_database(&admin).await.unwrap();
+    let old_name = old.rsplit('/').next().unwrap().to_owned();
+    let two_days_ago = to_millis(OffsetDateTime::now_utc() - Duration::days(2));
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "COMMENT ON DATABASE {old_name} IS 'keapsake test database, created at ms {two_days_ago}'"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    // Act
+    let fresh = create_test_database(&admin).await.unwrap();
+    // Assert
+    let exists = |name: String| {
+        let admin = admin.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+                .bind(name)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            n == 1
+        }
+    };
+    assert!(!exists(old_name).await, "the stale database was dropped");
+    let fresh_name = fresh.rsplit('/').next().unwrap().to_owned();
+    assert!(exists(fresh_name).await, "the new one was not");
+    drop_database(&admin, &fresh).await;
+}
+
+#[tokio::test]
 async fn an_unreachable_server_fails_with_instructions() {
     // Port 9 (discard) on loopback: nothing speaks Postgres there.
     let err = create_test_database("postgres://postgres@127.0.0.1:9/postgres")
