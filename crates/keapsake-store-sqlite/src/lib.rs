@@ -1,1 +1,446 @@
-//! placeholder
+//! keapsake's [`Store`] on embedded SQLite.
+//!
+//! Layout (SECURITY.md §10, DEPENDENCIES.md "Storage approach"):
+//! - **One writer.** Every write is a job for a single task that owns the only write connection
+//!   and commits in groups (`BEGIN IMMEDIATE`, one `SAVEPOINT` per job, one `COMMIT`): see
+//!   [`writer`]. A method returns only after the commit that holds its write.
+//! - **A pool of readers** (`PRAGMA query_only`), which WAL lets run beside the writer.
+//! - Every connection: `journal_mode=WAL`, `foreign_keys=ON`, `busy_timeout`, and
+//!   `synchronous=FULL` (or `NORMAL` with [`Durability::Relaxed`]).
+//! - Migrations from `migrations/` are embedded and run by [`SqliteStore::open`].
+//!
+//! Queries are runtime `sqlx::query`/`query_as` with `$1…$N` placeholders; `sqlx::Error` is
+//! mapped in [`error`] and never leaves the crate.
+
+mod admin;
+mod error;
+mod keys;
+mod oauth;
+mod sessions;
+mod writer;
+
+use async_trait::async_trait;
+use futures_util::future::BoxFuture;
+use keapsake_core::store::{Store, StoreResult};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions as _, SqliteConnection};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// The embedded migrations (`crates/keapsake-store-sqlite/migrations`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// How long a connection waits on another process's lock before answering `Busy`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read connections when [`SqliteOptions::read_connections`] is 0.
+const DEFAULT_READ_CONNECTIONS: u32 = 4;
+
+/// How long a read waits for a free pooled connection before answering `Busy`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// When a commit counts as done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk before it is acknowledged, even across a power
+    /// loss. The production setting (SECURITY.md §10).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: in WAL mode a commit survives a crash of the process but the last
+    /// commits may be lost on power loss or an OS crash. For tests and throwaway sandboxes.
+    Relaxed,
+}
+
+impl Durability {
+    fn synchronous(self) -> SqliteSynchronous {
+        match self {
+            Self::Full => SqliteSynchronous::Full,
+            Self::Relaxed => SqliteSynchronous::Normal,
+        }
+    }
+}
+
+/// Options for [`SqliteStore::open`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SqliteOptions {
+    /// `synchronous` setting of every connection.
+    pub durability: Durability,
+    /// Size of the read pool; 0 means the default, 4.
+    pub read_connections: u32,
+}
+
+/// keapsake's store on one SQLite file. Cheap to clone; clones share the writer and the pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: mpsc::Sender<writer::Msg>,
+    readers: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("read_connections", &self.inner.readers.size())
+            .field("closed", &self.inner.jobs.is_closed())
+            .finish()
+    }
+}
+
+/// The options every connection shares: WAL, foreign keys, busy timeout, the chosen durability.
+fn connect_options(path: &Path, durability: Durability) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .synchronous(durability.synchronous())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, runs the embedded migrations, starts the
+    /// writer task and the read pool. Must be called inside a Tokio runtime.
+    ///
+    /// # Errors
+    /// `Busy` if another process holds the database locked past the busy timeout; `Backend` if
+    /// the file cannot be opened or created, or a migration fails.
+    pub async fn open(path: &Path, opts: SqliteOptions) -> StoreResult<SqliteStore> {
+        let base = connect_options(path, opts.durability);
+        let mut write_conn = base.connect().await.map_err(error::map)?;
+        MIGRATOR.run(&mut write_conn).await.map_err(|e| {
+            keapsake_core::StoreError::Backend(Box::new(error::SqliteFailure(format!(
+                "migrating {}: {e}",
+                path.display()
+            ))))
+        })?;
+        let read_connections = match opts.read_connections {
+            0 => DEFAULT_READ_CONNECTIONS,
+            n => n,
+        };
+        let readers = SqlitePoolOptions::new()
+            .max_connections(read_connections)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base.pragma("query_only", "ON"))
+            .await
+            .map_err(error::map)?;
+        let (jobs, rx) = mpsc::channel(writer::QUEUE_DEPTH);
+        tokio::spawn(writer::run(write_conn, rx));
+        tracing::debug!(path = %path.display(), read_connections, durability = ?opts.durability, "opened SQLite store");
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { jobs, readers }),
+        })
+    }
+
+    /// Finishes every queued write, closes the write connection (which checkpoints the WAL) and the
+    /// read pool. Later calls on this store, or any clone, fail with `Backend`. Closing twice is
+    /// harmless.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.inner.jobs.send(writer::Msg::Close(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+        self.inner.readers.close().await;
+    }
+
+    /// Runs `f` on the write connection inside the writer's current batch transaction (in its own
+    /// savepoint) and returns its result once that transaction has committed.
+    ///
+    /// `f` is the whole operation: any read that decides the write happens inside it. If `f`
+    /// returns `Err`, its writes are rolled back (and the rest of the batch is unaffected).
+    ///
+    /// # Errors
+    /// `f`'s own error; or, if the batch could not commit, `Busy`/`Backend` although `f`
+    /// succeeded; or `Backend` if the store is closed.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+        + Send
+        + 'static,
+    ) -> StoreResult<T> {
+        let (job, rx) = writer::job(f);
+        self.inner
+            .jobs
+            .send(writer::Msg::Job(job))
+            .await
+            .map_err(|_| error::writer_gone())?;
+        rx.await.map_err(|_| error::writer_gone())?
+    }
+
+    /// The read pool.
+    fn read(&self) -> &SqlitePool {
+        &self.inner.readers
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        if self.inner.jobs.is_closed() {
+            return Err(error::writer_gone());
+        }
+        sqlx::query("SELECT 1")
+            .execute(self.read())
+            .await
+            .map(|_| ())
+            .map_err(error::map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use sqlx::Connection as _;
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct Pragmas {
+        journal_mode: String,
+        foreign_keys: i64,
+        busy_timeout: i64,
+        synchronous: i64,
+    }
+
+    async fn pragmas(conn: &mut SqliteConnection) -> Result<Pragmas, sqlx::Error> {
+        Ok(Pragmas {
+            journal_mode: sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await?,
+            foreign_keys: sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&mut *conn)
+                .await?,
+            busy_timeout: sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await?,
+            synchronous: sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await?,
+        })
+    }
+
+    fn expected(synchronous: i64) -> Pragmas {
+        Pragmas {
+            journal_mode: "wal".to_owned(),
+            foreign_keys: 1,
+            busy_timeout: 5000,
+            synchronous,
+        }
+    }
+
+    async fn assert_pragmas(durability: Durability, synchronous: i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(
+            &dir.path().join("k.db"),
+            SqliteOptions {
+                durability,
+                read_connections: 3,
+            },
+        )
+        .await
+        .unwrap();
+        // Hold every pooled connection at once, so each one is checked, not one of them 3 times.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(store.read().acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let p = pragmas(conn).await.unwrap();
+            assert_eq!(p, expected(synchronous), "read connection");
+            let q: i64 = sqlx::query_scalar("PRAGMA query_only")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(q, 1, "read connections are query_only");
+        }
+        assert_eq!(store.read().size(), 3);
+        drop(held);
+        let on_writer = store
+            .write(|conn| Box::pin(async move { pragmas(conn).await.map_err(error::map) }))
+            .await
+            .unwrap();
+        assert_eq!(on_writer, expected(synchronous), "write connection");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn every_connection_has_the_pragmas_full() {
+        assert_pragmas(Durability::Full, 2).await;
+    }
+
+    #[tokio::test]
+    async fn every_connection_has_the_pragmas_relaxed() {
+        assert_pragmas(Durability::Relaxed, 1).await;
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("k.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        // Many jobs queued at once land in one batch; every other one fails after writing.
+        let mut calls = Vec::new();
+        for i in 0..50_i64 {
+            let s = store.clone();
+            calls.push(tokio::spawn(async move {
+                s.write(move |conn| {
+                    Box::pin(async move {
+                        sqlx::query(
+                            "INSERT INTO accounts (alias, name, profile, created_at) \
+                             VALUES ($1, 'n', '{}', 0)",
+                        )
+                        .bind(format!("batch{i}"))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(error::map)?;
+                        if i % 2 == 1 {
+                            return Err(keapsake_core::StoreError::NotFound);
+                        }
+                        Ok(i)
+                    })
+                })
+                .await
+            }));
+        }
+        for (i, c) in calls.into_iter().enumerate() {
+            let r = c.await.unwrap();
+            assert_eq!(r.is_ok(), i % 2 == 0, "job {i}: {r:?}");
+        }
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE alias LIKE 'batch%'")
+            .fetch_one(store.read())
+            .await
+            .unwrap();
+        assert_eq!(n, 25, "only the successful jobs' writes remain");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_does_not_kill_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("k.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        let r: StoreResult<()> = store
+            .write(|_conn| Box::pin(async move { panic!("job bug") }))
+            .await;
+        assert!(r.is_err());
+        let ok = store
+            .write(|conn| {
+                Box::pin(async move {
+                    sqlx::query_scalar::<_, i64>("SELECT 41 + 1")
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(error::map)
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(ok, 42);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn close_finishes_queued_writes_and_refuses_later_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
+        let pending: Vec<_> = (0..20_i64)
+            .map(|i| {
+                let s = store.clone();
+                tokio::spawn(async move {
+                    s.write(move |conn| {
+                        Box::pin(async move {
+                            sqlx::query(
+                                "INSERT INTO accounts (alias, name, profile, created_at) \
+                                 VALUES ($1, 'n', '{}', 0)",
+                            )
+                            .bind(format!("close{i}"))
+                            .execute(&mut *conn)
+                            .await
+                            .map(|_| ())
+                            .map_err(error::map)
+                        })
+                    })
+                    .await
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        store.close().await;
+        store.close().await;
+        let acknowledged = {
+            let mut n = 0;
+            for p in pending {
+                if p.await.unwrap().is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        };
+        assert!(
+            store.ping().await.is_err(),
+            "a closed store does not answer"
+        );
+        // Every acknowledged write is in the file.
+        let mut conn = connect_options(&path, Durability::Full)
+            .connect()
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, acknowledged);
+        conn.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_reruns_no_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(store.backend(), "sqlite");
+        store.ping().await.unwrap();
+        store
+            .write(|conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO accounts (alias, name, profile, created_at) \
+                         VALUES ('kept', 'n', '{}', 0)",
+                    )
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(error::map)
+                })
+            })
+            .await
+            .unwrap();
+        store.close().await;
+        let again = SqliteStore::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE alias = 'kept'")
+            .fetch_one(again.read())
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        again.close().await;
+    }
+}
