@@ -78,13 +78,12 @@ pub enum PkceMethod {
 impl PkceMethod {
     /// Parses `code_challenge_method`; absent means `plain` (RFC 7636 §4.3).
     ///
-    /// # Errors
-    /// Any other value: the caller answers `invalid_request`.
-    pub fn parse(s: Option<&str>) -> Result<Self, ()> {
+    /// `None` for any other value: the caller answers `invalid_request`.
+    pub fn parse(s: Option<&str>) -> Option<Self> {
         match s {
-            None | Some("plain") => Ok(Self::Plain),
-            Some("S256") => Ok(Self::S256),
-            Some(_) => Err(()),
+            None | Some("plain") => Some(Self::Plain),
+            Some("S256") => Some(Self::S256),
+            Some(_) => None,
         }
     }
 
@@ -250,10 +249,10 @@ mod tests {
 
     #[test]
     fn pkce_methods() {
-        assert_eq!(PkceMethod::parse(None), Ok(PkceMethod::Plain));
-        assert_eq!(PkceMethod::parse(Some("S256")), Ok(PkceMethod::S256));
-        assert!(PkceMethod::parse(Some("s256")).is_err());
-        assert!(PkceMethod::parse(Some("S512")).is_err());
+        assert_eq!(PkceMethod::parse(None), Some(PkceMethod::Plain));
+        assert_eq!(PkceMethod::parse(Some("S256")), Some(PkceMethod::S256));
+        assert!(PkceMethod::parse(Some("s256")).is_none());
+        assert!(PkceMethod::parse(Some("S512")).is_none());
     }
 
     #[test]

@@ -374,7 +374,8 @@ pub trait OAuthStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
 
-    /// How many unrevoked families exist for a (app, user, account) triple (tests, admin output).
+    /// How many of the app's families are not revoked and still hold a token (access or refresh)
+    /// unexpired at `now` (tests, admin output).
     async fn count_active_families(&self, app: AppId, now: OffsetDateTime) -> StoreResult<i64>;
 }
 
