@@ -66,6 +66,11 @@ pub fn redirect_matches(registered: &[String], presented: &str) -> bool {
         .any(|r| r.len() == presented.len() && ct_eq_bytes(r.as_bytes(), presented.as_bytes()))
 }
 
+/// A `code_challenge_method` other than `S256` or `plain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("code_challenge_method must be S256 or plain")]
+pub struct UnknownPkceMethod;
+
 /// PKCE method (RFC 7636). keapsake accepts both; Keap documents neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PkceMethod {
@@ -78,12 +83,13 @@ pub enum PkceMethod {
 impl PkceMethod {
     /// Parses `code_challenge_method`; absent means `plain` (RFC 7636 §4.3).
     ///
-    /// `None` for any other value: the caller answers `invalid_request`.
-    pub fn parse(s: Option<&str>) -> Option<Self> {
+    /// # Errors
+    /// [`UnknownPkceMethod`] for any other value: the caller answers `invalid_request`.
+    pub fn parse(s: Option<&str>) -> Result<Self, UnknownPkceMethod> {
         match s {
-            None | Some("plain") => Some(Self::Plain),
-            Some("S256") => Some(Self::S256),
-            Some(_) => None,
+            None | Some("plain") => Ok(Self::Plain),
+            Some("S256") => Ok(Self::S256),
+            Some(_) => Err(UnknownPkceMethod),
         }
     }
 
@@ -249,10 +255,10 @@ mod tests {
 
     #[test]
     fn pkce_methods() {
-        assert_eq!(PkceMethod::parse(None), Some(PkceMethod::Plain));
-        assert_eq!(PkceMethod::parse(Some("S256")), Some(PkceMethod::S256));
-        assert!(PkceMethod::parse(Some("s256")).is_none());
-        assert!(PkceMethod::parse(Some("S512")).is_none());
+        assert_eq!(PkceMethod::parse(None), Ok(PkceMethod::Plain));
+        assert_eq!(PkceMethod::parse(Some("S256")), Ok(PkceMethod::S256));
+        assert_eq!(PkceMethod::parse(Some("s256")), Err(UnknownPkceMethod));
+        assert!(PkceMethod::parse(Some("S512")).is_err());
     }
 
     #[test]
