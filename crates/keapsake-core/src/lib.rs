@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod ids;
 pub mod oauth;
 pub mod password;
+pub mod records;
 pub mod secret;
 pub mod store;
 
