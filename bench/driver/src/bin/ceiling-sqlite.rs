@@ -1,0 +1,81 @@
+//! `ceiling-sqlite`: the naive storage ceiling. Each `POST /token` does ONE single-row INSERT in
+//! its own transaction on a SQLite file (WAL, synchronous=NORMAL) through a sqlx pool, then
+//! answers the same fixed body as `ceiling-http`. No group commit, no fsync per commit (NORMAL
+//! in WAL mode syncs only at checkpoints): the throughput a straightforward one-transaction-per-
+//! request design gets from SQLite on this machine.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use clap::Parser;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Flags.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8091")]
+    listen: SocketAddr,
+    /// SQLite file (created if missing).
+    #[arg(long, default_value = "ceiling.db")]
+    database: PathBuf,
+    /// Pool size. sqlx's default is 10; with more than one connection the writers contend for
+    /// SQLite's write lock and wait in its busy handler.
+    #[arg(long, default_value_t = 1)]
+    pool: u32,
+}
+
+/// Same body as `ceiling-http`.
+const BODY: &str = r#"{"access_token":"Xq3cJ0vJ9f8yZpQ2mW7rT1sL5nB4hK6dG8aE0uC2iO9","token_type":"bearer","expires_in":3600,"refresh_token":"Rf8mZ2pL0qW4eT6yU1iO3aS5dF7gH9jK2lZ4xC6vB8n","scope":"full|demo1.infusionsoft.com"}"#;
+
+#[derive(Clone)]
+struct St {
+    pool: SqlitePool,
+    seq: Arc<AtomicU64>,
+}
+
+async fn token(State(st): State<St>, _body: Bytes) -> Response {
+    let n = st.seq.fetch_add(1, Ordering::Relaxed);
+    let insert = async {
+        let mut tx = st.pool.begin().await?;
+        sqlx::query("INSERT INTO grants (token_hash, created_at) VALUES (?, unixepoch())")
+            .bind(format!("{n:064x}"))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    };
+    match insert.await {
+        Ok(()) => ([(CONTENT_TYPE, "application/json;charset=UTF-8"), (CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")], BODY).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let opts = SqliteConnectOptions::new()
+        .filename(&args.database)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let pool = SqlitePoolOptions::new().max_connections(args.pool).connect_with(opts).await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS grants (id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)")
+        .execute(&pool)
+        .await?;
+    // Restarts (the cold-start runs) reuse the file: continue the sequence after the last row.
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM grants").fetch_one(&pool).await?;
+    let st = St { pool, seq: Arc::new(AtomicU64::new(u64::try_from(last).unwrap_or(0) * 1_000_000 + 1)) };
+    let app = Router::new().route("/token", post(token)).route("/healthz", get(|| async { "ok" })).with_state(st);
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    axum::serve(listener, app).await?;
+    Ok(())
+}

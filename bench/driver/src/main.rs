@@ -1,0 +1,211 @@
+//! `keapsake-bench`: the load driver and orchestrator.
+//!
+//! - `keapsake-bench suite` — everything `bench/run` reports: cold start, idle RSS and refresh
+//!   throughput/latency for keapsake, `ceiling-http` and `ceiling-sqlite`, in one run.
+//! - `keapsake-bench load` — one load point against a server that is already running.
+//! - `keapsake-bench crash` — the `kill -9` durability check (`bench/crash`); exits 1 on any loss.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use keapsake_bench::crash::{self, CrashConfig};
+use keapsake_bench::http::BasicAuth;
+use keapsake_bench::load::{self, LoadConfig};
+use keapsake_bench::procs::Keapsake;
+use keapsake_bench::suite::{self, SuiteConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "keapsake-bench", about = "keapsake load driver, benchmark orchestrator and kill -9 check")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// The whole benchmark: cold start, idle RSS, refresh load; prints a table and writes a report.
+    Suite {
+        /// The `keapsake` binary (default: next to this one).
+        #[arg(long)]
+        keapsake_bin: Option<PathBuf>,
+        /// Scratch directory, wiped first.
+        #[arg(long, default_value = "bench/out/work")]
+        work_dir: PathBuf,
+        /// Markdown report.
+        #[arg(long, default_value = "bench/out/latest.md")]
+        report: PathBuf,
+        /// Cold starts per server.
+        #[arg(long, default_value_t = 15)]
+        cold_runs: usize,
+        /// Load points, comma-separated connection counts.
+        #[arg(long, value_delimiter = ',', default_value = "1,64")]
+        connections: Vec<usize>,
+        /// Warm-up seconds per load point.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        /// Measured seconds per load point.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Tokio worker threads of the driver.
+        #[arg(long, default_value_t = 1)]
+        driver_threads: usize,
+        /// Pool size of ceiling-sqlite.
+        #[arg(long, default_value_t = 1)]
+        ceiling_sqlite_pool: u32,
+        /// Extra `keapsake serve` arguments, e.g. `--keapsake-arg=--durability --keapsake-arg=relaxed`.
+        #[arg(long = "keapsake-arg", allow_hyphen_values = true)]
+        keapsake_args: Vec<String>,
+        /// The command line to print in the report.
+        #[arg(long, default_value = "bench/run")]
+        command: String,
+    },
+    /// One load point against a running server.
+    Load {
+        /// Server address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Warm-up seconds.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        /// Measured seconds.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Mint one chain per connection from this keapsake database (otherwise send a fixed
+        /// token, which is all the ceilings need).
+        #[arg(long)]
+        database: Option<PathBuf>,
+        /// The `keapsake` binary used to mint.
+        #[arg(long)]
+        keapsake_bin: Option<PathBuf>,
+        /// Tokio worker threads of the driver.
+        #[arg(long, default_value_t = 1)]
+        driver_threads: usize,
+    },
+    /// kill -9 durability: every acknowledged refresh must survive; exits 1 on any loss.
+    Crash {
+        /// The `keapsake` binary (default: next to this one).
+        #[arg(long)]
+        keapsake_bin: Option<PathBuf>,
+        /// Scratch directory, wiped first.
+        #[arg(long, default_value = "bench/out/crash")]
+        work_dir: PathBuf,
+        /// Kill/restart cycles.
+        #[arg(long, default_value_t = 20)]
+        cycles: usize,
+        /// Concurrent refresh chains.
+        #[arg(long, default_value_t = 16)]
+        chains: usize,
+        /// Earliest kill (ms into the burst).
+        #[arg(long, default_value_t = 10)]
+        kill_min_ms: u64,
+        /// Latest kill (ms into the burst).
+        #[arg(long, default_value_t = 500)]
+        kill_max_ms: u64,
+        /// Seed for the kill moments (default: from the clock; printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Extra `keapsake serve` arguments, e.g. `--serve-arg=--durability --serve-arg=relaxed`.
+        #[arg(long = "serve-arg", allow_hyphen_values = true)]
+        serve_args: Vec<String>,
+    },
+}
+
+fn sibling(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> anyhow::Result<ExitCode> {
+    match Cli::parse().cmd {
+        Cmd::Suite {
+            keapsake_bin,
+            work_dir,
+            report,
+            cold_runs,
+            connections,
+            warmup,
+            duration,
+            driver_threads,
+            ceiling_sqlite_pool,
+            keapsake_args,
+            command,
+        } => {
+            suite::run(&SuiteConfig {
+                keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
+                ceiling_http_bin: sibling("ceiling-http"),
+                ceiling_sqlite_bin: sibling("ceiling-sqlite"),
+                work_dir,
+                report,
+                cold_runs,
+                connections,
+                warmup: Duration::from_secs_f64(warmup),
+                duration: Duration::from_secs_f64(duration),
+                driver_threads,
+                keapsake_args,
+                ceiling_sqlite_pool,
+                command,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Load { addr, connections, warmup, duration, database, keapsake_bin, driver_threads } => {
+            let chains: Vec<String> = match database {
+                Some(db) => Keapsake::demo(keapsake_bin.unwrap_or_else(|| sibling("keapsake")), db)
+                    .mint_many(connections)?
+                    .into_iter()
+                    .map(|p| p.refresh_token)
+                    .collect(),
+                None => vec!["fixed".into(); connections],
+            };
+            let cfg = LoadConfig {
+                addr,
+                connections,
+                warmup: Duration::from_secs_f64(warmup),
+                duration: Duration::from_secs_f64(duration),
+                auth: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret")?,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(driver_threads.max(1)).enable_all().build()?;
+            let (rep, _) = rt.block_on(load::run(&cfg, chains))?;
+            println!("{}", rep.summary());
+            Ok(if rep.errors() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Cmd::Crash { keapsake_bin, work_dir, cycles, chains, kill_min_ms, kill_max_ms, seed, serve_args } => {
+            if work_dir.exists() {
+                std::fs::remove_dir_all(&work_dir).with_context(|| format!("cannot wipe {}", work_dir.display()))?;
+            }
+            std::fs::create_dir_all(&work_dir)?;
+            let ks = Keapsake::demo(keapsake_bin.unwrap_or_else(|| sibling("keapsake")), work_dir.join("crash.db"));
+            let mut cfg = CrashConfig::demo(ks);
+            cfg.cycles = cycles;
+            cfg.chains = chains;
+            cfg.kill_min_ms = kill_min_ms;
+            cfg.kill_max_ms = kill_max_ms.max(kill_min_ms);
+            if let Some(s) = seed {
+                cfg.seed = s;
+            }
+            cfg.serve_args = serve_args;
+            cfg.log = Some(work_dir.join("keapsake.log"));
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            let report = rt.block_on(crash::run(&cfg))?;
+            println!("{}", report.summary());
+            Ok(if report.lost() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The whole benchmark in one run: cold start, idle RSS and refresh-grant load for keapsake and
+//! the two ceilings, every keapsake figure divided by the ceilings measured in the same run.
+
+use crate::http::{BasicAuth, Conn};
+use crate::load::{self, LoadConfig, LoadReport};
+use crate::procs::{Keapsake, ServerProc, free_addr};
+use anyhow::{Context as _, bail};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Suite settings.
+#[derive(Debug, Clone)]
+pub struct SuiteConfig {
+    /// The `keapsake` binary.
+    pub keapsake_bin: PathBuf,
+    /// The `ceiling-http` binary.
+    pub ceiling_http_bin: PathBuf,
+    /// The `ceiling-sqlite` binary.
+    pub ceiling_sqlite_bin: PathBuf,
+    /// Scratch directory (databases, logs); wiped at the start.
+    pub work_dir: PathBuf,
+    /// Where the markdown report goes.
+    pub report: PathBuf,
+    /// Cold-start runs per server (the median is reported).
+    pub cold_runs: usize,
+    /// Load points (connection counts).
+    pub connections: Vec<usize>,
+    /// Warm-up per load point.
+    pub warmup: Duration,
+    /// Measured window per load point.
+    pub duration: Duration,
+    /// Tokio worker threads of the driver's runtime (the rest of the machine is the server's).
+    pub driver_threads: usize,
+    /// Extra arguments for `keapsake serve` (e.g. `--durability relaxed`).
+    pub keapsake_args: Vec<String>,
+    /// Pool size of `ceiling-sqlite`.
+    pub ceiling_sqlite_pool: u32,
+    /// The command line that produced this run, for the report.
+    pub command: String,
+}
+
+const CLIENT_ID: &str = "keapsake-demo-app";
+const CLIENT_SECRET: &str = "keapsake-demo-secret";
+
+/// What was measured for one server.
+#[derive(Debug, Default)]
+struct Target {
+    name: &'static str,
+    cold_ms: Vec<f64>,
+    idle_rss_kib: u64,
+    loaded_rss_kib: u64,
+    points: Vec<LoadReport>,
+}
+
+impl Target {
+    fn cold_median(&self) -> f64 {
+        median(&self.cold_ms)
+    }
+    fn point(&self, c: usize) -> Option<&LoadReport> {
+        self.points.iter().find(|p| p.connections == c)
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
+}
+
+/// Runs the suite, prints the table and writes the report.
+///
+/// # Errors
+/// Any server that fails to start, seed or answer.
+pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cfg.driver_threads.max(1)).enable_all().build()?;
+    if cfg.work_dir.exists() {
+        std::fs::remove_dir_all(&cfg.work_dir).with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
+    }
+    std::fs::create_dir_all(&cfg.work_dir)?;
+    for b in [&cfg.keapsake_bin, &cfg.ceiling_http_bin, &cfg.ceiling_sqlite_bin] {
+        if !b.exists() {
+            bail!("{} is missing; bench/run builds it with `cargo build --release -p keapsake-cli -p keapsake-bench`", b.display());
+        }
+    }
+    let auth = BasicAuth::new(CLIENT_ID, CLIENT_SECRET)?;
+    let max_conns = cfg.connections.iter().copied().max().unwrap_or(1);
+    let ks = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake.db"));
+    let ks_log = cfg.work_dir.join("keapsake.log");
+    let sqlite_db = cfg.work_dir.join("ceiling.db");
+
+    eprintln!("== setup: seeding {} and minting {max_conns} refresh chains", ks.database.display());
+    let t = Instant::now();
+    ks.seed_demo(Some(&ks_log))?;
+    let mut chains: Vec<String> = ks.mint_many(max_conns)?.into_iter().map(|p| p.refresh_token).collect();
+    eprintln!("   done in {:.1} s", t.elapsed().as_secs_f64());
+
+    let ks_args = |addr| {
+        let extra: Vec<&str> = cfg.keapsake_args.iter().map(String::as_str).collect();
+        ks.serve_args(addr, &extra)
+    };
+    let http_args = |addr: std::net::SocketAddr| vec!["--listen".to_string(), addr.to_string()];
+    let sqlite_args = |addr: std::net::SocketAddr| {
+        vec![
+            "--listen".to_string(),
+            addr.to_string(),
+            "--database".to_string(),
+            sqlite_db.display().to_string(),
+            "--pool".to_string(),
+            cfg.ceiling_sqlite_pool.to_string(),
+        ]
+    };
+
+    let mut keapsake = Target { name: "keapsake", ..Target::default() };
+    let mut http = Target { name: "ceiling-http", ..Target::default() };
+    let mut sqlite = Target { name: "ceiling-sqlite", ..Target::default() };
+
+    // (a) Cold start on an existing database, interleaved so drift hits every server alike. The
+    // first round is unmeasured: it creates ceiling.db and puts every binary in the page cache.
+    eprintln!("== cold start: {} runs each, spawn -> first 200 on GET /healthz", cfg.cold_runs);
+    for round in 0..=cfg.cold_runs {
+        for (target, bin, args, log) in [
+            (&mut keapsake, &cfg.keapsake_bin, &ks_args as &dyn Fn(_) -> Vec<String>, Some(ks_log.as_path())),
+            (&mut http, &cfg.ceiling_http_bin, &http_args, None),
+            (&mut sqlite, &cfg.ceiling_sqlite_bin, &sqlite_args, None),
+        ] {
+            let addr = free_addr()?;
+            let t0 = Instant::now();
+            let mut srv = ServerProc::spawn(bin, &args(addr), addr, log)?;
+            let d = srv.wait_healthy(t0, Duration::from_secs(30)).with_context(|| format!("{} cold start", target.name))?;
+            srv.stop()?;
+            if round > 0 {
+                target.cold_ms.push(d.as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    for t in [&keapsake, &http, &sqlite] {
+        eprintln!("   {:<15} median {:.2} ms", t.name, t.cold_median());
+    }
+
+    // (b) + (c): one process per server: a few requests, idle RSS, then the load points.
+    let fixed: Vec<String> = vec!["unused-by-the-ceilings".to_string(); max_conns];
+    for (target, bin, args, log, is_ks) in [
+        (&mut http, &cfg.ceiling_http_bin, &http_args as &dyn Fn(_) -> Vec<String>, None, false),
+        (&mut sqlite, &cfg.ceiling_sqlite_bin, &sqlite_args, None, false),
+        (&mut keapsake, &cfg.keapsake_bin, &ks_args, Some(ks_log.as_path()), true),
+    ] {
+        let addr = free_addr()?;
+        let mut srv = ServerProc::spawn(bin, &args(addr), addr, log)?;
+        srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
+        let mut ch = if is_ks { std::mem::take(&mut chains) } else { fixed.clone() };
+        // A few requests, so the idle figure includes what the first requests allocate.
+        rt.block_on(async {
+            let mut c = Conn::connect(addr).await?;
+            for _ in 0..5 {
+                let (status, body) = c.refresh(&auth, &ch[0]).await?;
+                anyhow::ensure!(status == 200, "{}: warm-up refresh answered {status}: {}", target.name, String::from_utf8_lossy(&body));
+                ch[0] = serde_json::from_slice::<crate::http::TokenPair>(&body)?.refresh_token;
+                c.send(hyper::Method::GET, "/healthz", None, None).await?;
+            }
+            anyhow::Ok(())
+        })?;
+        std::thread::sleep(Duration::from_millis(300));
+        target.idle_rss_kib = srv.rss_kib()?;
+        eprintln!("== {}: idle RSS {:.1} MiB; load points {:?}", target.name, target.idle_rss_kib as f64 / 1024.0, cfg.connections);
+        for &c in &cfg.connections {
+            let lc = LoadConfig { addr, connections: c, warmup: cfg.warmup, duration: cfg.duration, auth: auth.clone() };
+            let (rep, next) = rt.block_on(load::run(&lc, ch))?;
+            ch = next;
+            eprintln!("   {}", rep.summary());
+            target.points.push(rep);
+        }
+        target.loaded_rss_kib = srv.rss_kib()?;
+        srv.stop()?;
+    }
+
+    let md = render(cfg, &keapsake, &http, &sqlite, &ks_log);
+    println!("\n{md}");
+    if let Some(dir) = cfg.report.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&cfg.report, &md).with_context(|| format!("cannot write {}", cfg.report.display()))?;
+    eprintln!("report written to {}", cfg.report.display());
+    Ok(())
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 && a.is_finite() && b.is_finite() { format!("{:.2}×", a / b) } else { "n/a".into() }
+}
+
+fn render(cfg: &SuiteConfig, ks: &Target, http: &Target, sqlite: &Target, ks_log: &Path) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# keapsake bench: {}\n", crate::machine::now_utc());
+    let _ = writeln!(s, "Command: `{}`\n", cfg.command);
+    let _ = writeln!(s, "{}\n", crate::machine::describe());
+    let _ = writeln!(
+        s,
+        "Settings: {} cold starts per server (median; spawn → first 200 on `GET /healthz`, polled every 0.1 ms); \
+         load points {:?} connections, {} s warm-up + {} s measured each; driver on {} tokio worker thread(s) on the same machine; \
+         keapsake `serve {}` (default durability unless listed: synchronous=FULL); ceiling-sqlite pool {} connection(s), WAL, synchronous=NORMAL.\n",
+        cfg.cold_runs,
+        cfg.connections,
+        cfg.warmup.as_secs_f64(),
+        cfg.duration.as_secs_f64(),
+        cfg.driver_threads,
+        cfg.keapsake_args.join(" "),
+        cfg.ceiling_sqlite_pool,
+    );
+    let _ = writeln!(s, "| metric | keapsake | ceiling-http | ceiling-sqlite | keapsake ÷ ceiling-http | keapsake ÷ ceiling-sqlite |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let row = |s: &mut String, name: &str, k: f64, h: f64, q: f64, unit: &str, prec: usize| {
+        let _ = writeln!(s, "| {name} | {k:.prec$} {unit} | {h:.prec$} {unit} | {q:.prec$} {unit} | {} | {} |", ratio(k, h), ratio(k, q));
+    };
+    row(&mut s, "cold start, median", ks.cold_median(), http.cold_median(), sqlite.cold_median(), "ms", 2);
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    row(&mut s, "idle RSS", mib(ks.idle_rss_kib), mib(http.idle_rss_kib), mib(sqlite.idle_rss_kib), "MiB", 1);
+    row(&mut s, "RSS after load", mib(ks.loaded_rss_kib), mib(http.loaded_rss_kib), mib(sqlite.loaded_rss_kib), "MiB", 1);
+    for &c in &cfg.connections {
+        let get = |t: &Target, f: &dyn Fn(&LoadReport) -> f64| t.point(c).map_or(f64::NAN, f);
+        let rps = |r: &LoadReport| r.rps();
+        let p50 = |r: &LoadReport| r.quantile_ms(0.5);
+        let p99 = |r: &LoadReport| r.quantile_ms(0.99);
+        row(&mut s, &format!("refresh req/s, {c} conn"), get(ks, &rps), get(http, &rps), get(sqlite, &rps), "", 0);
+        row(&mut s, &format!("refresh p50, {c} conn"), get(ks, &p50), get(http, &p50), get(sqlite, &p50), "ms", 3);
+        row(&mut s, &format!("refresh p99, {c} conn"), get(ks, &p99), get(http, &p99), get(sqlite, &p99), "ms", 3);
+    }
+
+    let _ = writeln!(s, "\n## Targets\n");
+    let verdict = |ok: bool| if ok { "**met**" } else { "**missed**" };
+    let cold = ks.cold_median();
+    let _ = writeln!(s, "- cold start < 20 ms: {cold:.2} ms, {} (ceiling-http {:.2} ms)", verdict(cold < 20.0), http.cold_median());
+    let rss = mib(ks.idle_rss_kib);
+    let _ = writeln!(
+        s,
+        "- idle RSS < 15 MiB: {rss:.1} MiB, {}{} (ceiling-http {:.1} MiB)",
+        verdict(rss < 15.0),
+        if rss < 15.0 { String::new() } else { format!(", over by {:.1} MiB", rss - 15.0) },
+        mib(http.idle_rss_kib)
+    );
+    let top = cfg.connections.iter().copied().max().unwrap_or(1);
+    let (k, q) = (ks.point(top).map_or(0.0, LoadReport::rps), sqlite.point(top).map_or(0.0, LoadReport::rps));
+    let _ = writeln!(
+        s,
+        "- keapsake refresh req/s at {top} conn ≥ ceiling-sqlite at {top}: {k:.0} vs {q:.0} ({}), {}{}",
+        ratio(k, q),
+        verdict(k >= q && k > 0.0),
+        if k >= q { String::new() } else { format!(", short by {:.0} req/s ({:.0} %)", q - k, if q > 0.0 { 100.0 * (q - k) / q } else { 0.0 }) }
+    );
+
+    let _ = writeln!(s, "\n## Detail\n");
+    for t in [ks, http, sqlite] {
+        let mut cold = t.cold_ms.clone();
+        cold.sort_by(f64::total_cmp);
+        let _ = writeln!(
+            s,
+            "- {}: cold start min {:.2} / median {:.2} / max {:.2} ms",
+            t.name,
+            cold.first().copied().unwrap_or(f64::NAN),
+            t.cold_median(),
+            cold.last().copied().unwrap_or(f64::NAN)
+        );
+        for p in &t.points {
+            let _ = writeln!(s, "  - `{}`{}", p.summary(), if p.chains_broken > 0 { format!(", {} chains broken", p.chains_broken) } else { String::new() });
+        }
+    }
+    let log_len = std::fs::metadata(ks_log).map(|m| m.len()).unwrap_or(0);
+    let _ = writeln!(s, "- keapsake log written during the run: {:.1} MiB ({})", log_len as f64 / 1048576.0, ks_log.display());
+    s
+}
