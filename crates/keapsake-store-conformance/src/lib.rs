@@ -105,6 +105,7 @@ macro_rules! __store_conformance_cases {
                 revoke_token_revokes_the_family,
                 revoke_token_of_another_app_is_refused,
                 count_active_families_counts_unrevoked,
+                count_active_families_ignores_expired_families,
             }
             sessions {
                 session_round_trip,

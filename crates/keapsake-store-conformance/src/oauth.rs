@@ -752,3 +752,37 @@ pub async fn count_active_families_counts_unrevoked(store: &dyn Store) {
     assert_eq!(count(w.app.id).await, 1);
     assert_eq!(count(other.app.id).await, 1);
 }
+
+/// `count_active_families` counts a family only while it still holds a token unexpired at `now`:
+/// an unexpired access token or an unrotated, unexpired refresh token.
+pub async fn count_active_families_ignores_expired_families(store: &dyn Store) {
+    // Arrange: access tokens live 24 h, refresh tokens 45 days (support::tokens).
+    let w = world(store).await;
+    let t0 = now();
+    let (_, t) = issue(store, &w, t0).await;
+    let count = |at| async move {
+        store
+            .count_active_families(w.app.id, at)
+            .await
+            .expect("count_active_families")
+    };
+    // Act + Assert
+    assert_eq!(count(t0 + Duration::hours(1)).await, 1, "both tokens live");
+    assert_eq!(
+        count(t0 + Duration::days(2)).await,
+        1,
+        "the access token expired, the refresh token lives"
+    );
+    assert_eq!(count(t.refresh_expires_at).await, 0, "everything expired");
+    // After a rotation the rotated token no longer counts, its successor does.
+    let next = tokens(t0 + Duration::days(40));
+    assert!(matches!(
+        store
+            .rotate_refresh(&t.refresh_hash, w.app.id, GRACE, next)
+            .await
+            .expect("rotate_refresh"),
+        Rotation::Rotated(_)
+    ));
+    assert_eq!(count(t.refresh_expires_at).await, 1, "the new pair lives");
+    assert_eq!(count(next.refresh_expires_at).await, 0);
+}

@@ -29,7 +29,8 @@ use sqlx::{ConnectOptions as _, SqliteConnection};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinHandle;
 
 /// The embedded migrations (`crates/keapsake-store-sqlite/migrations`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -82,6 +83,8 @@ pub struct SqliteStore {
 struct Inner {
     jobs: mpsc::Sender<writer::Msg>,
     readers: SqlitePool,
+    /// The writer task, taken (and awaited) by the first [`SqliteStore::close`].
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -132,10 +135,14 @@ impl SqliteStore {
             .await
             .map_err(error::map)?;
         let (jobs, rx) = mpsc::channel(writer::QUEUE_DEPTH);
-        tokio::spawn(writer::run(write_conn, rx));
+        let writer = tokio::spawn(writer::run(write_conn, rx));
         tracing::debug!(path = %path.display(), read_connections, durability = ?opts.durability, "opened SQLite store");
         Ok(SqliteStore {
-            inner: Arc::new(Inner { jobs, readers }),
+            inner: Arc::new(Inner {
+                jobs,
+                readers,
+                writer: Mutex::new(Some(writer)),
+            }),
         })
     }
 
@@ -143,9 +150,14 @@ impl SqliteStore {
     /// read pool. Later calls on this store, or any clone, fail with `Backend`. Closing twice is
     /// harmless.
     pub async fn close(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.inner.jobs.send(writer::Msg::Close(done)).await.is_ok() {
-            let _ = wait.await;
+        // Holding the lock while waiting makes a concurrent second `close` wait for the first.
+        let mut guard = self.inner.writer.lock().await;
+        if let Some(task) = guard.take() {
+            // A send error means the writer already stopped; there is nothing to tell it.
+            let _ = self.inner.jobs.send(writer::Msg::Close).await;
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "the SQLite writer task failed");
+            }
         }
         self.inner.readers.close().await;
     }
@@ -197,6 +209,10 @@ impl Store for SqliteStore {
             .map_err(error::map)
     }
 }
+
+// Transitional: the RecordStore methods fall back to the trait defaults until implemented here.
+#[async_trait::async_trait]
+impl keapsake_core::records::RecordStore for SqliteStore {}
 
 #[cfg(test)]
 mod tests {
@@ -444,7 +460,3 @@ mod tests {
         again.close().await;
     }
 }
-
-// Transitional: the RecordStore methods fall back to the trait defaults until implemented here.
-#[async_trait::async_trait]
-impl keapsake_core::records::RecordStore for SqliteStore {}

@@ -108,24 +108,25 @@ where
 pub(crate) enum Msg {
     /// A write to run.
     Job(Box<dyn Job>),
-    /// Finish every queued job, close the connection, then answer.
-    Close(oneshot::Sender<()>),
+    /// Finish every queued job, close the connection, and end the task.
+    Close,
 }
 
-/// The writer task: group commits until every sender is gone or [`Msg::Close`] arrives.
+/// The writer task: group commits until every sender is gone or [`Msg::Close`] arrives, then
+/// closes the write connection.
 pub(crate) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    let mut close: Option<oneshot::Sender<()>> = None;
-    while close.is_none() {
+    let mut closing = false;
+    while !closing {
         let Some(first) = rx.recv().await else { break };
         match first {
             Msg::Job(j) => batch.push(j),
-            Msg::Close(done) => close = Some(done),
+            Msg::Close => closing = true,
         }
-        while close.is_none() && batch.len() < MAX_BATCH {
+        while !closing && batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(Msg::Job(j)) => batch.push(j),
-                Ok(Msg::Close(done)) => close = Some(done),
+                Ok(Msg::Close) => closing = true,
                 Err(_) => break,
             }
         }
@@ -135,16 +136,12 @@ pub(crate) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>)
     }
     // Closing: refuse new jobs, but run every job already queued so none is silently dropped.
     rx.close();
-    let mut others = Vec::new();
     while let Some(msg) = rx.recv().await {
-        match msg {
-            Msg::Job(j) => {
-                batch.push(j);
-                if batch.len() == MAX_BATCH {
-                    commit_batch(&mut conn, &mut batch).await;
-                }
+        if let Msg::Job(j) = msg {
+            batch.push(j);
+            if batch.len() == MAX_BATCH {
+                commit_batch(&mut conn, &mut batch).await;
             }
-            Msg::Close(done) => others.push(done),
         }
     }
     if !batch.is_empty() {
@@ -152,9 +149,6 @@ pub(crate) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>)
     }
     if let Err(e) = sqlx::Connection::close(conn).await {
         tracing::warn!(error = %e, "closing the SQLite write connection failed");
-    }
-    for done in close.into_iter().chain(others) {
-        let _ = done.send(());
     }
 }
 
