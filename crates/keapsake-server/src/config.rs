@@ -1,0 +1,114 @@
+//! Server configuration: where to listen, the public base URL, token lifetimes, TLS and the demo
+//! switch. The CLI fills this from flags and environment; tests build it directly.
+
+use keapsake_core::oauth::Lifetimes;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// How the server terminates TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsConfig {
+    /// A self-signed certificate for `localhost` and `127.0.0.1`, generated at start with rcgen.
+    SelfSigned,
+    /// A PEM certificate chain and private key.
+    Files {
+        /// PEM certificate chain.
+        cert: PathBuf,
+        /// PEM private key.
+        key: PathBuf,
+    },
+}
+
+/// Everything the server needs besides its store and clock.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port; [`crate::Server::bind`] writes the real one back.
+    pub listen: SocketAddr,
+    /// Base for absolute links (v1 `next`/`previous`, the demo redirect URI) and the RFC 8414
+    /// issuer. Default: `http(s)://<listen>/` (an unspecified listen address becomes loopback).
+    pub public_url: Option<url::Url>,
+    /// Domain in the token `scope` (`full|<alias>.<app_domain>`, `keap/oauth.md` §4.4).
+    pub app_domain: String,
+    /// Code, access-token and refresh-token lifetimes and the refresh-reuse grace window.
+    pub lifetimes: Lifetimes,
+    /// TLS, if the server terminates it.
+    pub tls: Option<TlsConfig>,
+    /// Serves `GET /demo/callback`, which shows a code and the curl command to exchange it.
+    pub demo: bool,
+    /// Trust `X-Forwarded-For`/`-Proto`/`-Host` from a reverse proxy (client address in logs,
+    /// the same-origin check on form posts). Leave off unless a proxy you run sets them.
+    pub trust_forwarded: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+            public_url: None,
+            app_domain: "infusionsoft.com".to_owned(),
+            lifetimes: Lifetimes::default(),
+            tls: None,
+            demo: false,
+            trust_forwarded: false,
+        }
+    }
+}
+
+impl Config {
+    /// The base URL every absolute link starts with. Always ends in `/`.
+    pub fn base_url(&self) -> url::Url {
+        let mut url = match &self.public_url {
+            Some(u) => u.clone(),
+            None => {
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                let ip = match self.listen.ip() {
+                    IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                    ip => ip,
+                };
+                let addr = SocketAddr::new(ip, self.listen.port());
+                url::Url::parse(&format!("{scheme}://{addr}/"))
+                    .expect("a scheme and a socket address always form a valid URL")
+            }
+        };
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        url
+    }
+
+    /// Whether browsers reach us over https (cookies get `Secure` and the `__Host-` prefix).
+    pub fn is_https(&self) -> bool {
+        self.tls.is_some() || self.base_url().scheme() == "https"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_defaults_to_the_listen_address_with_loopback_for_unspecified() {
+        let mut c = Config {
+            listen: "0.0.0.0:9000".parse().expect("addr"),
+            ..Config::default()
+        };
+        assert_eq!(c.base_url().as_str(), "http://127.0.0.1:9000/");
+        c.tls = Some(TlsConfig::SelfSigned);
+        assert_eq!(c.base_url().as_str(), "https://127.0.0.1:9000/");
+        assert!(c.is_https());
+    }
+
+    #[test]
+    fn public_url_wins_and_always_ends_with_a_slash() {
+        let c = Config {
+            public_url: Some(url::Url::parse("https://keap.example.com/sandbox").expect("url")),
+            ..Config::default()
+        };
+        assert_eq!(c.base_url().as_str(), "https://keap.example.com/sandbox/");
+        assert!(c.is_https());
+    }
+}

@@ -1,0 +1,231 @@
+//! `POST /token` (`keap/oauth.md` §4, SECURITY.md §2): the `authorization_code` and
+//! `refresh_token` grants. Form body only (the query string is ignored), repeated parameters
+//! refused, 64 KiB limit; every answer is JSON with `no-store`/`no-cache`.
+
+use crate::error::{OAuthError, oauth_json};
+use crate::extract::{FORM_LIMIT, read_body};
+use crate::oauth::client;
+use crate::params::Params;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keapsake_core::oauth::{self, PkceMethod};
+use keapsake_core::store::{CodeExchange, Grant, NewTokens, Rotation};
+use keapsake_core::Secret;
+use keapsake_types::TokenResponse;
+
+/// Whether the request declares a form body (`application/x-www-form-urlencoded`, parameters
+/// such as `charset` allowed).
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// Reads and parses a form body for the OAuth endpoints.
+///
+/// # Errors
+/// `invalid_request` (Keap's wording) for a non-form body, 413 over the limit, `invalid_request`
+/// for a repeated parameter.
+pub(crate) async fn read_form(headers: &HeaderMap, body: Body) -> Result<Params, OAuthError> {
+    if !is_form(headers) {
+        return Err(OAuthError::grant_type_required());
+    }
+    let bytes = read_body(body, FORM_LIMIT)
+        .await
+        .ok_or_else(OAuthError::too_large)?;
+    let form = Params::parse(&bytes);
+    if let Some(name) = form.first_repeated() {
+        return Err(OAuthError::invalid_request(format!(
+            "Parameter {} is repeated",
+            sanitize(&name)
+        )));
+    }
+    Ok(form)
+}
+
+/// Keeps a parameter name printable for an error description.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect()
+}
+
+/// `POST /token`.
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    match exchange(&state, &headers, body).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn exchange(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, OAuthError> {
+    let form = read_form(headers, body).await?;
+    let grant_type = form
+        .get_nonempty("grant_type")
+        .map_err(|_| OAuthError::grant_type_required())?
+        .ok_or_else(OAuthError::grant_type_required)?;
+    match grant_type {
+        "authorization_code" => authorization_code(state, headers, &form).await,
+        "refresh_token" => refresh_token(state, headers, &form).await,
+        _ => Err(OAuthError::unsupported_grant_type()),
+    }
+}
+
+fn required<'a>(form: &'a Params, name: &'static str) -> Result<&'a str, OAuthError> {
+    form.get_nonempty(name)
+        .map_err(|_| OAuthError::invalid_request(format!("{name} is not valid UTF-8")))?
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}
+
+/// A fresh token pair, minted from the OS CSPRNG, and what the store keeps of it.
+fn mint(state: &AppState) -> (Secret, Secret, NewTokens) {
+    let access = Secret::generate();
+    let refresh = Secret::generate();
+    let now = state.clock.now();
+    let lt = state.config.lifetimes;
+    let tokens = NewTokens {
+        access_hash: access.hash(),
+        access_expires_at: now + lt.access,
+        refresh_hash: refresh.hash(),
+        refresh_expires_at: now + lt.refresh,
+        now,
+    };
+    (access, refresh, tokens)
+}
+
+async fn issued(
+    state: &AppState,
+    grant: &Grant,
+    access: &Secret,
+    refresh: &Secret,
+) -> Result<Response, OAuthError> {
+    let account = state.store.get_account(grant.account_id).await?;
+    Ok(oauth_json(
+        StatusCode::OK,
+        &TokenResponse {
+            access_token: access.expose().to_owned(),
+            token_type: "bearer".to_owned(),
+            expires_in: state.config.lifetimes.access.whole_seconds(),
+            refresh_token: refresh.expose().to_owned(),
+            scope: oauth::scope_for(&account.alias, &state.config.app_domain),
+        },
+    ))
+}
+
+async fn authorization_code(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<Response, OAuthError> {
+    let app = client::authenticate(state, headers, form).await?;
+    let code = required(form, "code")?;
+    let redirect_uri = required(form, "redirect_uri")?;
+    let verifier = form
+        .get_nonempty("code_verifier")
+        .map_err(|_| OAuthError::invalid_grant("Invalid code_verifier"))?;
+
+    let hash = Secret::new(code).hash();
+    let invalid = || OAuthError::invalid_grant("Invalid authorization code");
+    let record = state.store.peek_code(&hash).await?.ok_or_else(invalid)?;
+    if record.app_id != app.id {
+        return Err(invalid());
+    }
+    if !oauth::redirect_matches(std::slice::from_ref(&record.redirect_uri), redirect_uri) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&record.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            let method = PkceMethod::parse(record.code_challenge_method.as_deref())
+                .map_err(|_| invalid())?;
+            if !oauth::pkce_verify(method, challenge, verifier) {
+                return Err(OAuthError::invalid_grant("Invalid code_verifier"));
+            }
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        // A verifier for a code issued without a challenge is a downgrade attempt
+        // (SECURITY.md §1).
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent for a code issued without code_challenge",
+            ));
+        }
+        (None, None) => {}
+    }
+
+    let (access, refresh, tokens) = mint(state);
+    match state.store.exchange_code(&hash, app.id, tokens).await? {
+        CodeExchange::Issued(grant) => {
+            tracing::info!(client = %app.client_id, family = grant.family_id.0, "code exchanged");
+            issued(state, &grant, &access, &refresh).await
+        }
+        CodeExchange::Replayed => {
+            tracing::warn!(client = %app.client_id, "authorization code replayed; its tokens are revoked");
+            Err(invalid())
+        }
+        CodeExchange::Invalid => Err(invalid()),
+    }
+}
+
+async fn refresh_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<Response, OAuthError> {
+    let app = client::authenticate(state, headers, form).await?;
+    let presented = required(form, "refresh_token")?;
+    match form.get("scope") {
+        Ok(scope) if oauth::scope_is_acceptable(scope) => {}
+        _ => return Err(OAuthError::invalid_scope()),
+    }
+    let (access, refresh, tokens) = mint(state);
+    let hash = Secret::new(presented).hash();
+    match state
+        .store
+        .rotate_refresh(&hash, app.id, state.config.lifetimes.refresh_reuse_grace, tokens)
+        .await?
+    {
+        Rotation::Rotated(grant) => {
+            tracing::info!(client = %app.client_id, family = grant.family_id.0, "refresh token rotated");
+            issued(state, &grant, &access, &refresh).await
+        }
+        Rotation::Reused => {
+            tracing::warn!(client = %app.client_id, "rotated refresh token replayed; family revoked");
+            Err(OAuthError::invalid_grant("Invalid Refresh Token"))
+        }
+        Rotation::RejectedInGrace | Rotation::Invalid => {
+            Err(OAuthError::invalid_grant("Invalid Refresh Token"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn form_content_type_allows_parameters_and_case() {
+        let mut h = HeaderMap::new();
+        assert!(!is_form(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+        );
+        assert!(is_form(&h));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        assert!(!is_form(&h));
+    }
+
+    #[test]
+    fn sanitized_names_are_printable() {
+        assert_eq!(sanitize("a b\n<c>"), "ab<c>");
+    }
+}
