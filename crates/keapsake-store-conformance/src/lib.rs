@@ -26,6 +26,7 @@ pub mod admin;
 pub mod keys;
 pub mod oauth;
 pub mod races;
+pub mod records;
 pub mod sessions;
 pub mod support;
 
