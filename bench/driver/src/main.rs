@@ -52,8 +52,8 @@ enum Cmd {
         /// Tokio worker threads of the driver.
         #[arg(long, default_value_t = 1)]
         driver_threads: usize,
-        /// Pool size of ceiling-sqlite.
-        #[arg(long, default_value_t = 1)]
+        /// Pool size of ceiling-sqlite (sqlx's default).
+        #[arg(long, default_value_t = 10)]
         ceiling_sqlite_pool: u32,
         /// Extra `keapsake serve` arguments, e.g. `--keapsake-arg=--durability --keapsake-arg=relaxed`.
         #[arg(long = "keapsake-arg", allow_hyphen_values = true)]

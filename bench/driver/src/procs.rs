@@ -229,6 +229,29 @@ impl Keapsake {
         Ok(all)
     }
 
+    /// Replaces the app's secret with a generated one (`keapsake app rotate-secret --json`), which
+    /// keapsake stores as SHA-256 rather than Argon2id; returns the new secret.
+    ///
+    /// # Errors
+    /// If the CLI fails.
+    pub fn rotate_secret(&self) -> anyhow::Result<String> {
+        #[derive(serde::Deserialize)]
+        struct Rotated {
+            client_secret: String,
+        }
+        let out = Command::new(&self.bin)
+            .args(["app", "rotate-secret", &self.app, "--json"])
+            .arg("--database")
+            .arg(&self.database)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {}", self.bin.display()))?;
+        if !out.status.success() {
+            bail!("keapsake app rotate-secret failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(serde_json::from_slice::<Rotated>(&out.stdout)?.client_secret)
+    }
+
     /// Creates the database and seeds the demo sandbox by running `serve --demo` until its first
     /// 200 on /healthz, then stopping it.
     ///
