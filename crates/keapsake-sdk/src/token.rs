@@ -229,7 +229,8 @@ impl MemoryTokenStore {
         self.slot.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn set(&self, token: Option<Token>) {
+    /// Replaces the held token (as another process writing a shared store would).
+    pub fn set(&self, token: Option<Token>) {
         *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = token;
     }
 }
