@@ -106,8 +106,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
              1. Open this URL in a browser, log in and click Allow:\n\
              \x20  {}\n\
              2. The callback page shows the code and the curl command that exchanges it at {}token\n",
-            seed.user_email,
-            seed.user_password,
+            seed.email,
+            seed.password,
             seed.account_alias,
             seed.client_id,
             seed.client_secret,

@@ -69,8 +69,9 @@ async fn chromium_logs_in_chooses_an_account_allows_and_lands_on_the_redirect_ur
         driver.find(By::Name("password")).await?.send_keys(&user.password).await?;
         driver.find(By::Css("button[type=submit]")).await?.click().await?;
         // Two accounts: pick the second.
-        let choice = format!("button[name=account_id][value='{}']", accounts[1].id);
+        let choice = format!("input[name=account_id][value='{}']", accounts[1].id);
         driver.find(By::Css(&choice)).await?.click().await?;
+        driver.find(By::Css("button[type=submit]")).await?.click().await?;
         driver.find(By::Css("button[name=decision][value=allow]")).await?.click().await?;
         for _ in 0..100 {
             let now = driver.current_url().await?;

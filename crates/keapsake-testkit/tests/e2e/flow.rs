@@ -2,7 +2,6 @@
 //! deny), code exchange (body credentials and Basic), refresh (Basic and body), rotation,
 //! userinfo v1/v2 and the account profile.
 
-use crate::on_both_stores;
 use keapsake_testkit::{AuthorizeOptions, Backend, TestServer};
 use serde_json::Value;
 

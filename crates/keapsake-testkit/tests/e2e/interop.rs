@@ -3,7 +3,6 @@
 //! the code, HTTP Basic for the refresh. Its Basic auth URL-encodes id and secret (RFC 6749
 //! §2.3.1), which keapsake decodes.
 
-use crate::on_both_stores;
 use keapsake_testkit::{Backend, TestServer};
 use oauth2::basic::BasicClient;
 use oauth2::{

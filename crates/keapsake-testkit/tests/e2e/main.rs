@@ -16,7 +16,6 @@ macro_rules! on_both_stores {
         }
     };
 }
-pub(crate) use on_both_stores;
 
 mod browser;
 mod flow;

@@ -1,7 +1,6 @@
 //! SECURITY.md §2 figures: single use under concurrency, rotation races, family revocation on a
 //! late replay, and never a 5xx. Each scenario prints its figure line.
 
-use crate::on_both_stores;
 use keapsake_testkit::{Backend, TestServer};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -114,10 +114,12 @@ impl Browser {
             .await
             .expect("POST answers");
         let p = Page::read(r).await;
-        // Follow our own (same-origin) 303/302 once, like a browser after a form post.
+        // Follow keapsake's own redirects between its sign-in pages once, like a browser after a
+        // form post; a redirect to the client (even a same-origin one) is returned as is.
         if let Some(loc) = &p.location
             && let Ok(next) = action.join(loc)
             && next.origin() == action.origin()
+            && next.path().starts_with("/app/oauth/")
             && matches!(p.status, 302 | 303)
         {
             return self.get(next.as_str()).await;
