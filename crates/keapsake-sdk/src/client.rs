@@ -682,7 +682,7 @@ impl Keap {
             cur.persisted = true;
         }
         let now = OffsetDateTime::now_utc();
-        if cur.token.refresh_token().is_some() && cur.token.expires_within(now, st.margin) {
+        if cur.token.refresh_token().is_some() && cur.token.refresh_due(now, st.margin) {
             match self.refresh_from(cur.generation).await {
                 Ok(c) => return Ok(c),
                 // Refreshing early failed for a passing reason and the token still works: use it.
@@ -773,7 +773,7 @@ impl Keap {
             match st.store.load().await {
                 Ok(Some(stored)) if !stored.same_refresh_token(&stale.token) => {
                     let now = OffsetDateTime::now_utc();
-                    if !stored.expires_within(now, st.margin) {
+                    if !stored.refresh_due(now, st.margin) {
                         tracing::debug!("adopting the token another process stored");
                         return Ok((stored, Ok(())));
                     }

@@ -170,8 +170,9 @@ impl Error {
     }
 
     /// True when only a new authorization (the browser flow) can fix this: no token is stored,
-    /// the token endpoint rejected the refresh token or the client, or the gateway rejected the
-    /// token as invalid (not merely expired).
+    /// the token endpoint rejected the refresh token, or the gateway rejected the token as
+    /// invalid (not merely expired). (`invalid_client` is not included: a wrong client id or
+    /// secret is fixed in configuration, not by logging in again.)
     ///
     /// Keap has answered a dead refresh token both with `invalid_grant` and with
     /// `invalid_request` + "Invalid Refresh Token" (`keap/oauth.md` §4.5); both count.
@@ -179,7 +180,7 @@ impl Error {
         match self {
             Error::NoToken => true,
             Error::OAuth { error, .. } => {
-                matches!(error.as_str(), "invalid_grant" | "invalid_client")
+                error == "invalid_grant"
                     || (error == "invalid_request"
                         && self
                             .oauth_description()

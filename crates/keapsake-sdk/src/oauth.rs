@@ -135,7 +135,7 @@ impl TokenBody {
         let expires_at = self
             .expires_in
             .map(|s| received_at + time::Duration::seconds(s.max(0)));
-        let t = Token::new(self.access_token, self.refresh_token, expires_at);
+        let t = Token::new(self.access_token, self.refresh_token, expires_at).with_issued_at(received_at);
         match self.scope {
             Some(s) => t.with_scope(s),
             None => t,

@@ -90,6 +90,21 @@ impl<T: DeserializeOwned + Send + 'static> Page<T> {
         self.items
     }
 
+    /// How many items this page holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when this page holds no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Iterates over the items on this page.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+
     /// `count`: how many items match the query in total (not the page size).
     pub fn count(&self) -> Option<u64> {
         self.count
@@ -190,6 +205,24 @@ impl<T: DeserializeOwned + Send + 'static> Page<T> {
             },
         )
         .boxed()
+    }
+}
+
+impl<T> IntoIterator for Page<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Page<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
     }
 }
 

@@ -299,3 +299,57 @@ impl RawResponse {
             || matches!(self.to_error(), Error::Auth { message, .. } if message.eq_ignore_ascii_case("Access Token expired"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use reqwest::header::RETRY_AFTER;
+
+    fn with_retry_after(v: &'static str) -> RawResponse {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static(v));
+        RawResponse::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            h,
+            Url::parse("http://127.0.0.1/").unwrap(),
+            Vec::new(),
+            Quota::default(),
+        )
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        assert_eq!(with_retry_after("120").retry_after(), Some(Duration::from_secs(120)));
+        // A date in the past means "now".
+        assert_eq!(
+            with_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").retry_after(),
+            Some(Duration::ZERO)
+        );
+        let later = (OffsetDateTime::now_utc() + time::Duration::hours(2))
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap();
+        let later: &'static str = Box::leak(later.into_boxed_str());
+        let wait = with_retry_after(later).retry_after().unwrap();
+        assert!(wait > Duration::from_secs(7100) && wait <= Duration::from_secs(7200), "{wait:?}");
+        assert_eq!(with_retry_after("soon").retry_after(), None);
+    }
+
+    #[test]
+    fn error_bodies_map_to_variants() {
+        let mk = |status: u16, body: &str| {
+            RawResponse::new(
+                StatusCode::from_u16(status).unwrap(),
+                HeaderMap::new(),
+                Url::parse("http://127.0.0.1/").unwrap(),
+                body.as_bytes().to_vec(),
+                Quota::default(),
+            )
+            .to_error()
+        };
+        assert!(matches!(mk(422, r#"{"message":"bad"}"#), Error::Validation { status: 422, message } if message == "bad"));
+        assert!(matches!(mk(500, ""), Error::Api { status: 500, message } if message == "Internal Server Error"));
+        assert!(matches!(mk(401, "nope"), Error::Auth { errorcode: None, message, .. } if message == "nope"));
+        assert!(matches!(mk(200, "{}"), Error::UnexpectedResponse { status: 200, .. }));
+    }
+}

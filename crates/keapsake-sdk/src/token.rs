@@ -27,6 +27,7 @@ pub struct Token {
     access_token: SecretString,
     refresh_token: Option<SecretString>,
     expires_at: Option<OffsetDateTime>,
+    issued_at: Option<OffsetDateTime>,
     scope: Option<String>,
 }
 
@@ -41,8 +42,35 @@ impl Token {
             access_token: SecretString::from(access_token.into()),
             refresh_token: refresh_token.map(SecretString::from),
             expires_at,
+            issued_at: None,
             scope: None,
         }
+    }
+
+    /// The same token, noting when it was issued. With it, the client never refreshes earlier
+    /// than half-way through the token's life, even when the lifetime is shorter than the
+    /// refresh margin.
+    pub fn with_issued_at(mut self, issued_at: OffsetDateTime) -> Self {
+        self.issued_at = Some(issued_at);
+        self
+    }
+
+    /// When the token was issued, when known.
+    pub fn issued_at(&self) -> Option<OffsetDateTime> {
+        self.issued_at
+    }
+
+    /// Whether the client should refresh now: the token expires within `margin`, the margin
+    /// being capped at half the token's lifetime when its issue time is known.
+    pub(crate) fn refresh_due(&self, now: OffsetDateTime, margin: Duration) -> bool {
+        let margin = match (self.issued_at, self.expires_at) {
+            (Some(i), Some(e)) if e > i => {
+                let half = Duration::try_from((e - i) / 2).unwrap_or(Duration::ZERO);
+                margin.min(half)
+            }
+            _ => margin,
+        };
+        self.expires_within(now, margin)
     }
 
     /// The same token with its `scope` (Keap: `full|<account host>`).
@@ -94,6 +122,7 @@ impl Token {
             access_token: self.access_token.expose_secret().to_owned(),
             refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
             expires_at: self.expires_at.and_then(|e| e.format(&Rfc3339).ok()),
+            issued_at: self.issued_at.and_then(|e| e.format(&Rfc3339).ok()),
             scope: self.scope.clone(),
             token_type: "bearer".to_owned(),
         };
@@ -107,16 +136,19 @@ impl Token {
     /// [`TokenStoreError::Format`] when the JSON is malformed or lacks `access_token`.
     pub fn from_json(json: &str) -> Result<Token, TokenStoreError> {
         let s: StoredToken = serde_json::from_str(json)?;
-        let expires_at = match s.expires_at {
-            Some(e) => Some(OffsetDateTime::parse(&e, &Rfc3339).map_err(|err| {
-                TokenStoreError::Other(format!("bad expires_at in stored token: {err}").into())
-            })?),
-            None => None,
+        let time = |what: &str, v: Option<String>| -> Result<Option<OffsetDateTime>, TokenStoreError> {
+            match v {
+                Some(e) => Ok(Some(OffsetDateTime::parse(&e, &Rfc3339).map_err(|err| {
+                    TokenStoreError::Other(format!("bad {what} in stored token: {err}").into())
+                })?)),
+                None => Ok(None),
+            }
         };
         Ok(Token {
             access_token: SecretString::from(s.access_token),
             refresh_token: s.refresh_token.map(SecretString::from),
-            expires_at,
+            expires_at: time("expires_at", s.expires_at)?,
+            issued_at: time("issued_at", s.issued_at)?,
             scope: s.scope,
         })
     }
@@ -139,6 +171,7 @@ impl fmt::Debug for Token {
                 &self.refresh_token.as_ref().map(|_| "[redacted]"),
             )
             .field("expires_at", &self.expires_at)
+            .field("issued_at", &self.issued_at)
             .field("scope", &self.scope)
             .finish()
     }
@@ -151,6 +184,8 @@ struct StoredToken {
     refresh_token: Option<String>,
     #[serde(default)]
     expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_at: Option<String>,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
@@ -403,5 +438,20 @@ mod tests {
         assert!(!t.expires_within(datetime!(2030-01-01 0:00 UTC), Duration::from_secs(30)));
         assert!(t.expires_within(datetime!(2030-01-01 0:00 UTC), Duration::from_secs(60)));
         assert!(!Token::new("a", None, None).expires_within(datetime!(2030-01-01 0:00 UTC), Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_short_lived_token_is_not_refreshed_before_half_its_life() {
+        // 30 s lifetime, 60 s margin: refresh from 15 s on, not at once.
+        let t = Token::new("a", None, Some(datetime!(2030-01-01 0:00:30 UTC)))
+            .with_issued_at(datetime!(2030-01-01 0:00 UTC));
+        let margin = Duration::from_secs(60);
+        assert!(!t.refresh_due(datetime!(2030-01-01 0:00:01 UTC), margin));
+        assert!(t.refresh_due(datetime!(2030-01-01 0:00:16 UTC), margin));
+        // An hour-long token uses the full margin.
+        let t = Token::new("a", None, Some(datetime!(2030-01-01 1:00 UTC)))
+            .with_issued_at(datetime!(2030-01-01 0:00 UTC));
+        assert!(t.refresh_due(datetime!(2030-01-01 0:59:01 UTC), margin));
+        assert!(!t.refresh_due(datetime!(2030-01-01 0:58:59 UTC), margin));
     }
 }
