@@ -71,6 +71,7 @@ fn conflict_name(constraint: Option<&str>) -> &'static str {
         Some("access_tokens_pkey" | "refresh_tokens_pkey") => "token",
         Some("sessions_pkey") => "session",
         Some("memberships_pkey") => "membership",
+        Some("records_unique_key") => "unique",
         _ => "record",
     }
 }
@@ -174,6 +175,7 @@ mod tests {
         assert_eq!(conflict_name(Some("users_email_folded_key")), "email");
         assert_eq!(conflict_name(Some("accounts_alias_key")), "alias");
         assert_eq!(conflict_name(Some("apps_client_id_key")), "client_id");
+        assert_eq!(conflict_name(Some("records_unique_key")), "unique");
         assert_eq!(conflict_name(None), "record");
     }
 

@@ -10,6 +10,8 @@
 //!   (rows affected checked) in the transaction that creates the family and inserts its tokens;
 //! - rotation, reuse handling and revocation lock the same `token_families` row
 //!   (`SELECT … FOR UPDATE`), so nothing minted concurrently survives a revocation;
+//! - tenant records take per-account ids from a locked `id_sequences` row, edits lock their
+//!   record, and upserts of one key are serialised by an advisory lock (see `records`);
 //! - serialization failures and deadlocks are retried up to three times, then reported as
 //!   [`StoreError::Busy`](keapsake_core::StoreError::Busy), never as a backend failure.
 //!
@@ -20,6 +22,7 @@ mod admin;
 mod error;
 mod keys;
 mod oauth;
+mod records;
 mod session;
 
 use crate::error::{Fail, backend, map_sqlx, retry};
@@ -261,7 +264,3 @@ mod tests {
         assert_eq!(hex(&[0, 0xab, 0x1f]), "00ab1f");
     }
 }
-
-// Transitional: the RecordStore methods fall back to the trait defaults until implemented here.
-#[async_trait::async_trait]
-impl keapsake_core::records::RecordStore for PgStore {}
