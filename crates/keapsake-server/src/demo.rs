@@ -151,7 +151,9 @@ pub async fn seed_demo(
     let mut redirect_uris = Vec::new();
     match validate_redirect_registration(&callback) {
         Ok(()) => redirect_uris.push(callback),
-        Err(e) => tracing::warn!(error = %e, "the demo callback cannot be registered; only the loopback redirect is"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the demo callback cannot be registered; only the loopback redirect is")
+        }
     }
     redirect_uris.push(DEMO_LOOPBACK_REDIRECT.to_owned());
 

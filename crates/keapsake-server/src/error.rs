@@ -55,7 +55,11 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<Cow<'static, str>>) -> Self {
+    fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             status,
             error,
@@ -370,8 +374,10 @@ impl Shape {
             }
             Self::V1 => ApiError::new(status, message).into_response(),
             Self::V2 => V2Error::new(status, message).into_response(),
-            Self::Html => crate::oauth::pages::PageError::new(status, "Something went wrong", message)
-                .into_response(),
+            Self::Html => {
+                crate::oauth::pages::PageError::new(status, "Something went wrong", message)
+                    .into_response()
+            }
         }
     }
 }

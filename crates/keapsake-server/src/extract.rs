@@ -60,7 +60,13 @@ pub enum Via {
 impl Principal {
     /// Whether this credential may write (read-only keys may not).
     pub fn can_write(&self) -> bool {
-        !matches!(self.via, Via::Key { read_only: true, .. })
+        !matches!(
+            self.via,
+            Via::Key {
+                read_only: true,
+                ..
+            }
+        )
     }
 }
 
@@ -236,7 +242,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for KeapJson<T> {
         let bytes = read_body(req.into_body(), JSON_LIMIT)
             .await
             .ok_or_else(|| {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request body is too large",
+                )
             })?;
         serde_json::from_slice(&bytes)
             .map(KeapJson)
@@ -326,7 +335,10 @@ mod tests {
             presented_credential(&h, Some("access_token=x")),
             Presented::Missing
         );
-        let h = headers(&[("authorization", "bEaReR tok"), (API_KEY_HEADER, "KeapAK-1")]);
+        let h = headers(&[
+            ("authorization", "bEaReR tok"),
+            (API_KEY_HEADER, "KeapAK-1"),
+        ]);
         assert_eq!(
             presented_credential(&h, Some("access_token=x")),
             Presented::Token("tok".into())
@@ -348,7 +360,10 @@ mod tests {
             presented_credential(&HeaderMap::new(), Some("limit=1")),
             Presented::Missing
         );
-        assert_eq!(presented_credential(&HeaderMap::new(), None), Presented::Missing);
+        assert_eq!(
+            presented_credential(&HeaderMap::new(), None),
+            Presented::Missing
+        );
     }
 
     #[test]

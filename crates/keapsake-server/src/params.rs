@@ -229,7 +229,10 @@ mod tests {
         assert_eq!(p.first_repeated().as_deref(), Some("x"));
         assert_eq!(p.get("x"), Ok(Some("1")));
         // An encoded name is the same name.
-        assert_eq!(Params::parse(b"a=1&%61=2").first_repeated().as_deref(), Some("a"));
+        assert_eq!(
+            Params::parse(b"a=1&%61=2").first_repeated().as_deref(),
+            Some("a")
+        );
     }
 
     #[test]

@@ -118,10 +118,16 @@ pub async fn validate(state: &AppState, raw_query: &str) -> Result<AuthorizeRequ
     let client_id = match (p.count("client_id"), p.get("client_id")) {
         (1, Ok(Some(id))) if !id.is_empty() => id,
         (0, _) | (1, Ok(Some(_))) => {
-            return Err(bad_client(base, "The request does not name an application (client_id is missing)."));
+            return Err(bad_client(
+                base,
+                "The request does not name an application (client_id is missing).",
+            ));
         }
         _ => {
-            return Err(bad_client(base, "The request names its application (client_id) more than once or in an invalid form."));
+            return Err(bad_client(
+                base,
+                "The request names its application (client_id) more than once or in an invalid form.",
+            ));
         }
     };
     let app = match state.store.find_app(client_id).await {
@@ -454,7 +460,9 @@ async fn verified_form(
         Ok(None) => return Err(forbidden(state)),
         Err(e) => {
             tracing::error!(error = %e, "store failure loading a session");
-            return Err(PageError::internal().with_base(state.base_path()).into_response());
+            return Err(PageError::internal()
+                .with_base(state.base_path())
+                .into_response());
         }
     };
     let token = match form.get("csrf_token") {
@@ -585,7 +593,13 @@ async fn choose(
         Err(res) => return Ok(res),
     };
     let user_row = state.store.get_user(user).await?;
-    Ok(consent_page(state, req, current, &user_row.email, &membership))
+    Ok(consent_page(
+        state,
+        req,
+        current,
+        &user_row.email,
+        &membership,
+    ))
 }
 
 async fn consent(
@@ -657,11 +671,11 @@ pub async fn logout(
     body: Body,
 ) -> Response {
     let raw_query = uri.query().unwrap_or("");
-    let (_, current, _) =
-        match verified_form(&state, &headers, raw_query, body, Some(LOGOUT)).await {
-            Ok(v) => v,
-            Err(res) => return res,
-        };
+    let (_, current, _) = match verified_form(&state, &headers, raw_query, body, Some(LOGOUT)).await
+    {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
     if let Err(e) = state.store.delete_session(&current.session.id_hash).await {
         tracing::error!(error = %e, "store failure deleting a session");
         return PageError::internal()
@@ -709,7 +723,10 @@ mod tests {
     #[test]
     fn redirect_without_state_omits_it_and_keeps_empty_state() {
         let res = redirect_to_client("https://a.test/cb", &[("code", b"xyz")]);
-        assert_eq!(res.headers()[header::LOCATION], "https://a.test/cb?code=xyz");
+        assert_eq!(
+            res.headers()[header::LOCATION],
+            "https://a.test/cb?code=xyz"
+        );
         let res = redirect_to_client("https://a.test/cb?", &[("code", b"xyz"), ("state", b"")]);
         assert_eq!(
             res.headers()[header::LOCATION],

@@ -125,8 +125,11 @@ mod tests {
 
     #[test]
     fn body_credentials_alone() {
-        let p = presented(&HeaderMap::new(), &Params::parse(b"client_id=a&client_secret=s"))
-            .expect("presented");
+        let p = presented(
+            &HeaderMap::new(),
+            &Params::parse(b"client_id=a&client_secret=s"),
+        )
+        .expect("presented");
         assert_eq!(p.candidates, vec![("a".into(), "s".into())]);
         assert!(!p.basic);
     }
@@ -144,8 +147,11 @@ mod tests {
         assert!(p.basic);
         let e = presented(&basic("a:s"), &Params::parse(b"client_id=b")).expect_err("disagree");
         assert_eq!(e.error, "invalid_request");
-        let e = presented(&basic("a:s"), &Params::parse(b"client_id=a&client_secret=t"))
-            .expect_err("disagree");
+        let e = presented(
+            &basic("a:s"),
+            &Params::parse(b"client_id=a&client_secret=t"),
+        )
+        .expect_err("disagree");
         assert_eq!(e.error, "invalid_request");
     }
 

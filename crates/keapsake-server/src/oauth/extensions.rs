@@ -57,11 +57,7 @@ struct Introspection {
 }
 
 /// `POST /oauth/introspect`: `active` only for the authenticated client's own live tokens.
-pub async fn introspect(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let form = read_form(&headers, body).await?;
         let app = client::authenticate(&state, &headers, &form).await?;

@@ -92,10 +92,7 @@ pub async fn touch(state: &AppState, current: &Current) -> StoreResult<()> {
 ///
 /// # Errors
 /// Store failures.
-pub async fn create(
-    state: &AppState,
-    user: Option<UserId>,
-) -> StoreResult<(Current, HeaderValue)> {
+pub async fn create(state: &AppState, user: Option<UserId>) -> StoreResult<(Current, HeaderValue)> {
     let id = Secret::generate();
     let now = state.clock.now();
     let session = Session {
@@ -135,7 +132,10 @@ mod tests {
     #[test]
     fn reads_the_named_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; keapsake_session=abc"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; keapsake_session=abc"),
+        );
         h.append(header::COOKIE, HeaderValue::from_static("b=2"));
         assert_eq!(read_cookie(&h, COOKIE).as_deref(), Some("abc"));
         assert_eq!(read_cookie(&h, COOKIE_SECURE), None);

@@ -11,9 +11,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keapsake_core::Secret;
 use keapsake_core::oauth::{self, PkceMethod};
 use keapsake_core::store::{CodeExchange, Grant, NewTokens, Rotation};
-use keapsake_core::Secret;
 use keapsake_types::TokenResponse;
 
 /// Whether the request declares a form body (`application/x-www-form-urlencoded`, parameters
@@ -23,7 +23,10 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// Reads and parses a form body for the OAuth endpoints.
@@ -64,7 +67,11 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
     }
 }
 
-async fn exchange(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, OAuthError> {
+async fn exchange(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
     let form = read_form(headers, body).await?;
     let grant_type = form
         .get_nonempty("grant_type")
@@ -189,7 +196,12 @@ async fn refresh_token(
     let hash = Secret::new(presented).hash();
     match state
         .store
-        .rotate_refresh(&hash, app.id, state.config.lifetimes.refresh_reuse_grace, tokens)
+        .rotate_refresh(
+            &hash,
+            app.id,
+            state.config.lifetimes.refresh_reuse_grace,
+            tokens,
+        )
         .await?
     {
         Rotation::Rotated(grant) => {
@@ -220,7 +232,10 @@ mod tests {
             HeaderValue::from_static("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
         );
         assert!(is_form(&h));
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         assert!(!is_form(&h));
     }
 

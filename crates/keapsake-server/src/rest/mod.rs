@@ -61,7 +61,11 @@ async fn gateway_auth(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Optio
 
 /// The router fallback: unknown REST paths authenticate first, then 404 in their dialect;
 /// anything else is a v1-style 404.
-pub(crate) async fn not_found(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub(crate) async fn not_found(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     if let Some(res) = gateway_auth(&state, &headers, &uri).await {
         return res;
     }
@@ -70,7 +74,11 @@ pub(crate) async fn not_found(State(state): State<AppState>, headers: HeaderMap,
 
 /// The method-not-allowed fallback: REST paths authenticate first, then 405 in their dialect
 /// (axum adds the `Allow` header).
-pub(crate) async fn method_not_allowed(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub(crate) async fn method_not_allowed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     if let Some(res) = gateway_auth(&state, &headers, &uri).await {
         return res;
     }

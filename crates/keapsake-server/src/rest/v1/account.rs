@@ -26,11 +26,17 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     principal: Principal,
-    KeapJson(profile): KeapJson<AccountProfile>,
+    KeapJson(body): KeapJson<serde_json::Value>,
 ) -> Result<Json<AccountProfile>, ApiError> {
     if !principal.can_write() {
         return Err(ApiError::forbidden("This credential is read-only"));
     }
+    // Only an object is a profile (serde would also accept a JSON array of the fields).
+    if !body.is_object() {
+        return Err(ApiError::unparseable());
+    }
+    let profile: AccountProfile =
+        serde_json::from_value(body).map_err(|_| ApiError::unparseable())?;
     let profile = validate(profile).map_err(ApiError::bad_request)?;
     state
         .store
@@ -67,13 +73,18 @@ pub(crate) fn validate(mut p: AccountProfile) -> Result<AccountProfile, String> 
     if let Some((field, _)) = texts.iter().find(|(_, v)| too_long(v)) {
         return Err(format!("{field} is too long"));
     }
-    if p.business_goals.len() > 100 || p.business_goals.iter().any(|g| g.chars().count() > MAX_LEN) {
+    if p.business_goals.len() > 100 || p.business_goals.iter().any(|g| g.chars().count() > MAX_LEN)
+    {
         return Err("business_goals is too long".to_owned());
     }
     if let Some(email) = p.email.as_deref().filter(|e| !e.is_empty()) {
         let valid = email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-                && !email.chars().any(char::is_whitespace) && !domain.contains('@')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+                && !domain.contains('@')
         });
         if !valid {
             return Err("Invalid email address".to_owned());
@@ -86,12 +97,16 @@ pub(crate) fn validate(mut p: AccountProfile) -> Result<AccountProfile, String> 
         code.make_ascii_uppercase();
     }
     if let Some(tz) = p.time_zone.as_deref().filter(|t| !t.is_empty())
-        && !tz.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'))
+        && !tz
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'))
     {
         return Err("time_zone must be an IANA time zone, e.g. America/New_York".to_owned());
     }
     if let Some(tag) = p.language_tag.as_deref().filter(|t| !t.is_empty())
-        && !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err("language_tag must be a language tag, e.g. en-US".to_owned());
     }
@@ -103,7 +118,13 @@ pub(crate) fn validate(mut p: AccountProfile) -> Result<AccountProfile, String> 
 
 fn validate_address(a: &mut ContactAddress) -> Result<(), String> {
     let texts = [
-        &a.line1, &a.line2, &a.locality, &a.region, &a.postal_code, &a.zip_code, &a.zip_four,
+        &a.line1,
+        &a.line2,
+        &a.locality,
+        &a.region,
+        &a.postal_code,
+        &a.zip_code,
+        &a.zip_four,
     ];
     if texts.iter().any(|t| too_long(t)) {
         return Err("address field is too long".to_owned());
@@ -115,7 +136,9 @@ fn validate_address(a: &mut ContactAddress) -> Result<(), String> {
     }
     if let Some(cc) = a.country_code.as_mut().filter(|c| !c.is_empty()) {
         if cc.len() != 3 || !cc.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err("address.country_code must be an ISO 3166-1 alpha-3 code, e.g. USA".to_owned());
+            return Err(
+                "address.country_code must be an ISO 3166-1 alpha-3 code, e.g. USA".to_owned(),
+            );
         }
         cc.make_ascii_uppercase();
     }
@@ -143,20 +166,38 @@ mod tests {
         };
         let p = validate(p).expect("valid");
         assert_eq!(p.currency_code.as_deref(), Some("USD"));
-        assert_eq!(p.address.and_then(|a| a.country_code).as_deref(), Some("USA"));
+        assert_eq!(
+            p.address.and_then(|a| a.country_code).as_deref(),
+            Some("USA")
+        );
     }
 
     #[test]
     fn rejects_bad_fields_with_a_message() {
         for bad in [
-            AccountProfile { email: Some("nope".into()), ..AccountProfile::default() },
-            AccountProfile { currency_code: Some("US".into()), ..AccountProfile::default() },
-            AccountProfile { time_zone: Some("<script>".into()), ..AccountProfile::default() },
             AccountProfile {
-                address: Some(ContactAddress { field: Some("HOME".into()), ..ContactAddress::default() }),
+                email: Some("nope".into()),
                 ..AccountProfile::default()
             },
-            AccountProfile { name: Some("x".repeat(2000)), ..AccountProfile::default() },
+            AccountProfile {
+                currency_code: Some("US".into()),
+                ..AccountProfile::default()
+            },
+            AccountProfile {
+                time_zone: Some("<script>".into()),
+                ..AccountProfile::default()
+            },
+            AccountProfile {
+                address: Some(ContactAddress {
+                    field: Some("HOME".into()),
+                    ..ContactAddress::default()
+                }),
+                ..AccountProfile::default()
+            },
+            AccountProfile {
+                name: Some("x".repeat(2000)),
+                ..AccountProfile::default()
+            },
         ] {
             assert!(validate(bad).is_err());
         }

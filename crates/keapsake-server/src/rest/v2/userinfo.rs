@@ -19,7 +19,10 @@ pub async fn get(
     principal: Principal,
 ) -> Result<Json<UserInfoV2>, V2Error> {
     let (user, membership) = acting_user(&state, &principal).await?.ok_or_else(|| {
-        V2Error::new(StatusCode::FORBIDDEN, "This credential does not act as a user")
+        V2Error::new(
+            StatusCode::FORBIDDEN,
+            "This credential does not act as a user",
+        )
     })?;
     let account = state.store.get_account(principal.account_id).await?;
     Ok(Json(UserInfoV2 {

@@ -1,0 +1,12 @@
+//! The server's router suite: `router(state).oneshot(req)` on a temp-file SQLite store with a
+//! manual clock. One binary; each module covers one area.
+#![allow(clippy::unwrap_used)]
+
+mod authorize;
+mod credentials;
+mod csrf;
+mod extensions;
+mod misc;
+mod rest;
+mod support;
+mod token;
