@@ -1,14 +1,15 @@
 //! The SDK's integration suite: one binary, one module per area.
 //!
 //! Wire-format, failure and concurrency cases run against wiremock (exact bodies and headers,
-//! 429 storms, 5xx, truncated bodies, request counts). Against a real keapsake in-process:
-//! see `keapsake.rs` (enabled once `keapsake-testkit` provides `TestServer`).
+//! 429 storms, 5xx, truncated bodies, request counts). `keapsake.rs` drives the SDK against a
+//! real keapsake in-process (`keapsake_testkit::TestServer`).
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 mod config;
 mod errors;
+mod keapsake;
 mod login;
 mod oauth_wire;
 mod persistence;
