@@ -160,13 +160,8 @@ fn int_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, 
     })
 }
 
-/// RFC 6749 §5.2 error body, tolerant of missing description.
-#[derive(Deserialize)]
-pub(crate) struct OAuthErrorBody {
-    pub(crate) error: String,
-    #[serde(default)]
-    pub(crate) error_description: Option<String>,
-}
+/// RFC 6749 §5.2 error body: the wire type shared with the server.
+pub(crate) use keapsake_types::OAuthErrorBody;
 
 #[cfg(test)]
 mod tests {

@@ -255,9 +255,19 @@ impl RawResponse {
             }
             v.as_str().map(str::to_owned)
         };
-        let faultstring = field(&["fault", "faultstring"]);
-        let errorcode = field(&["fault", "detail", "errorcode"]);
-        let message = field(&["message"])
+        // Keap's two error shapes, as the server writes them (keapsake-types); the loose
+        // lookups below catch partial or foreign variants of them.
+        let fault = serde_json::from_slice::<keapsake_types::ApigeeFault>(&self.body).ok();
+        let v1 = serde_json::from_slice::<keapsake_types::V1Error>(&self.body).ok();
+        let faultstring = fault
+            .as_ref()
+            .map(|f| f.fault.faultstring.clone())
+            .or_else(|| field(&["fault", "faultstring"]));
+        let errorcode = fault
+            .map(|f| f.fault.detail.errorcode)
+            .or_else(|| field(&["fault", "detail", "errorcode"]));
+        let message = v1
+            .map(|e| e.message)
             .or_else(|| faultstring.clone())
             .or_else(|| field(&["error_description"]))
             .or_else(|| field(&["error"]))
