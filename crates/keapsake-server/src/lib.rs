@@ -95,19 +95,33 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-/// `GET /healthz`: 200 `{"status":"ok","backend":…}` after a store round trip, else 503.
+/// The `/healthz` body.
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    backend: &'static str,
+}
+
+/// `GET /healthz`: 200 `{"status":"ok","backend":…}` after a store round trip, else 503
+/// `{"status":"unavailable",…}`.
 async fn healthz(State(state): State<AppState>) -> Response {
     let backend = state.store.backend();
     match state.store.ping().await {
         Ok(()) => error::json(
             StatusCode::OK,
-            &serde_json::json!({ "status": "ok", "backend": backend }),
+            &Health {
+                status: "ok",
+                backend,
+            },
         ),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
             error::json(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &serde_json::json!({ "status": "unavailable", "backend": backend }),
+                &Health {
+                    status: "unavailable",
+                    backend,
+                },
             )
         }
     }

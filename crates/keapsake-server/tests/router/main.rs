@@ -8,5 +8,6 @@ mod csrf;
 mod extensions;
 mod misc;
 mod rest;
+mod serve;
 mod support;
 mod token;
