@@ -89,9 +89,9 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetSensitiveResponseHeadersLayer::new(
                     telemetry::sensitive_headers(),
                 ))
+                .layer(axum::middleware::from_fn(middleware::security_headers))
                 .layer(CatchPanicLayer::custom(middleware::panic_response))
-                .layer(axum::middleware::from_fn(middleware::timeout))
-                .layer(axum::middleware::from_fn(middleware::security_headers)),
+                .layer(axum::middleware::from_fn(middleware::timeout)),
         )
 }
 

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keapsake_core::Secret;
 use keapsake_core::oauth::{self, PkceMethod};
-use keapsake_core::store::{CodeExchange, Grant, NewTokens, Rotation};
+use keapsake_core::store::{CodeExchange, NewTokens, Rotation};
 use keapsake_types::TokenResponse;
 
 /// Whether the request declares a form body (`application/x-www-form-urlencoded`, parameters
@@ -106,23 +106,19 @@ fn mint(state: &AppState) -> (Secret, Secret, NewTokens) {
     (access, refresh, tokens)
 }
 
-async fn issued(
-    state: &AppState,
-    grant: &Grant,
-    access: &Secret,
-    refresh: &Secret,
-) -> Result<Response, OAuthError> {
-    let account = state.store.get_account(grant.account_id).await?;
-    Ok(oauth_json(
+/// The success body. The account alias is looked up *before* the exchange or rotation commits,
+/// so a failure here can never strand a client whose code or refresh token was just consumed.
+fn issued(state: &AppState, alias: &str, access: &Secret, refresh: &Secret) -> Response {
+    oauth_json(
         StatusCode::OK,
         &TokenResponse {
             access_token: access.expose().to_owned(),
             token_type: "bearer".to_owned(),
             expires_in: state.config.lifetimes.access.whole_seconds(),
             refresh_token: refresh.expose().to_owned(),
-            scope: oauth::scope_for(&account.alias, &state.config.app_domain),
+            scope: oauth::scope_for(alias, &state.config.app_domain),
         },
-    ))
+    )
 }
 
 async fn authorization_code(
@@ -167,11 +163,12 @@ async fn authorization_code(
         (None, None) => {}
     }
 
+    let account = state.store.get_account(record.account_id).await?;
     let (access, refresh, tokens) = mint(state);
     match state.store.exchange_code(&hash, app.id, tokens).await? {
         CodeExchange::Issued(grant) => {
             tracing::info!(client = %app.client_id, family = grant.family_id.0, "code exchanged");
-            issued(state, &grant, &access, &refresh).await
+            Ok(issued(state, &account.alias, &access, &refresh))
         }
         CodeExchange::Replayed => {
             tracing::warn!(client = %app.client_id, "authorization code replayed; its tokens are revoked");
@@ -192,8 +189,14 @@ async fn refresh_token(
         Ok(scope) if oauth::scope_is_acceptable(scope) => {}
         _ => return Err(OAuthError::invalid_scope()),
     }
-    let (access, refresh, tokens) = mint(state);
     let hash = Secret::new(presented).hash();
+    let invalid = || OAuthError::invalid_grant("Invalid Refresh Token");
+    // Unknown tokens stop here; the account of a known one is read before rotation commits.
+    let Some(known) = state.store.find_refresh_token(&hash).await? else {
+        return Err(invalid());
+    };
+    let account = state.store.get_account(known.grant.account_id).await?;
+    let (access, refresh, tokens) = mint(state);
     match state
         .store
         .rotate_refresh(
@@ -206,15 +209,13 @@ async fn refresh_token(
     {
         Rotation::Rotated(grant) => {
             tracing::info!(client = %app.client_id, family = grant.family_id.0, "refresh token rotated");
-            issued(state, &grant, &access, &refresh).await
+            Ok(issued(state, &account.alias, &access, &refresh))
         }
         Rotation::Reused => {
             tracing::warn!(client = %app.client_id, "rotated refresh token replayed; family revoked");
-            Err(OAuthError::invalid_grant("Invalid Refresh Token"))
+            Err(invalid())
         }
-        Rotation::RejectedInGrace | Rotation::Invalid => {
-            Err(OAuthError::invalid_grant("Invalid Refresh Token"))
-        }
+        Rotation::RejectedInGrace | Rotation::Invalid => Err(invalid()),
     }
 }
 
