@@ -96,9 +96,11 @@ pub const TEXT_KEYS: usize = 6;
 /// Number of generic integer columns (`n0`…`n2`).
 pub const INT_KEYS: usize = 3;
 
-/// The indexed columns of a record. Text keys are compared exactly (callers fold case first
-/// where the API is case-insensitive, ASCII only). `unique` must be unique per (account, kind)
-/// when set, else the write fails with `Conflict { what: "<unique_what>" }`.
+/// The indexed columns of a record. Text keys are compared exactly and ordered byte-wise
+/// (callers fold case first where the API is case-insensitive, ASCII only). Keys must not contain
+/// NUL characters (PostgreSQL text cannot hold them): callers reject such input with a 400.
+/// `unique` must be unique per (account, kind) when set, else the write fails with
+/// `Conflict { what: "unique" }`. NULL keys sort first ascending and last descending.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keys {
     /// Text columns `k0..k5`.
@@ -129,19 +131,20 @@ pub enum Column {
 pub enum Cond {
     /// Text column equals the value exactly (bound parameter; `%` and `_` are literal).
     TextEq(usize, String),
-    /// Any of these text columns equals the value.
+    /// Any of these text columns equals the value (an empty list matches nothing).
     AnyTextEq(Vec<usize>, String),
     /// Integer column equals the value.
     IntEq(usize, i64),
     /// Integer column is NULL.
     IntIsNull(usize),
-    /// Id is one of these.
+    /// Id is one of these (an empty list matches nothing).
     IdIn(Vec<i64>),
     /// `updated_at >= t`.
     UpdatedSince(OffsetDateTime),
     /// `updated_at <= t`.
     UpdatedUntil(OffsetDateTime),
-    /// The record is linked as `a` to this `b` (e.g. contacts having tag `b`).
+    /// The record is linked as `a` to this `b` (e.g. contacts having tag `b`). Only meaningful
+    /// when the listed kind is the link kind's `a` kind.
     LinkedTo(LinkKind, i64),
 }
 
@@ -154,9 +157,9 @@ pub struct Query {
     pub order: Column,
     /// Descending order.
     pub descending: bool,
-    /// At most this many (callers clamp to the API's maximum).
+    /// At most this many (callers clamp to the API's maximum; stores treat negatives as 0).
     pub limit: i64,
-    /// Skip this many.
+    /// Skip this many (stores treat negatives as 0).
     pub offset: i64,
 }
 
@@ -182,7 +185,7 @@ pub struct Record {
 /// A record to insert: the document and its keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRecord {
-    /// The document (must not contain the id; the store assigns it).
+    /// The document. The store assigns the id and passes it to [`Create`], which may embed it.
     pub data: Value,
     /// Indexed columns.
     pub keys: Keys,
@@ -256,7 +259,8 @@ pub enum Side {
 #[allow(unused_variables)]
 pub trait RecordStore: Send + Sync {
     /// Inserts a record with the next id of (account, kind), built by `create` from that id.
-    /// Errors: `Conflict { what: "unique" }` if `keys.unique` clashes.
+    /// Ids start at 1 per (account, kind) and are never reused; a refused or conflicting insert
+    /// consumes no id. Errors: `Conflict { what: "unique" }` if `keys.unique` clashes.
     async fn insert_record(&self, account: AccountId, kind: RecordKind, create: Create, now: OffsetDateTime) -> StoreResult<Edited> {
         Err(not_implemented())
     }
@@ -278,7 +282,7 @@ pub trait RecordStore: Send + Sync {
         Err(not_implemented())
     }
 
-    /// Atomically finds the oldest record matching `matching` and edits it, or creates one if
+    /// Atomically finds the oldest (lowest id) record matching `matching` and edits it, or creates one if
     /// none matches. Concurrent upserts with the same `lock_key` are serialised, so N parallel
     /// upserts of one e-mail create exactly one record.
     async fn upsert_record(
