@@ -285,6 +285,7 @@ pub trait RecordStore: Send + Sync {
     /// Atomically finds the oldest (lowest id) record matching `matching` and edits it, or creates one if
     /// none matches. Concurrent upserts with the same `lock_key` are serialised, so N parallel
     /// upserts of one e-mail create exactly one record.
+    #[allow(clippy::too_many_arguments, reason = "one atomic operation needs all of them")]
     async fn upsert_record(
         &self,
         account: AccountId,
