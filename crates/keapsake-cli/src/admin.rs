@@ -421,7 +421,7 @@ pub async fn token(cmd: TokenCmd) -> anyhow::Result<()> {
         .await?;
     if code_only {
         emit(json, &json!({"code": code.expose(), "redirect_uri": redirect_uri, "expires_in": lifetimes.code.whole_seconds()}), || {
-            format!("{}", code.expose())
+            code.expose().to_string()
         });
         return Ok(());
     }

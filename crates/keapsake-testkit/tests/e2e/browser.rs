@@ -80,7 +80,7 @@ async fn chromium_logs_in_chooses_an_account_allows_and_lands_on_the_redirect_ur
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(driver.current_url().await?)
+        driver.current_url().await
     }
     .await;
     let landed = match result {
