@@ -264,9 +264,11 @@ fn consent_page(
     membership: &Membership,
 ) -> Response {
     let key = &current.session.csrf_key;
+    // Scheme, host and port: enough for the user to recognise where they will land.
     let redirect_host = url::Url::parse(&req.redirect_uri)
         .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
         .unwrap_or_else(|| req.redirect_uri.clone());
     pages::render(
         StatusCode::OK,

@@ -111,7 +111,7 @@ pub struct ConsentPage {
     pub account_name: String,
     /// Chosen account's host, e.g. `ab123.infusionsoft.com`.
     pub account_host: String,
-    /// Host part of the redirect URI: where the user will be sent.
+    /// Origin (scheme, host, port) of the redirect URI: where the user will be sent.
     pub redirect_host: String,
     /// Sign-out form action.
     pub logout_action: String,
