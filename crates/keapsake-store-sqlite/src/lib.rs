@@ -210,9 +210,8 @@ impl Store for SqliteStore {
     }
 }
 
-// Transitional: the RecordStore methods fall back to the trait defaults until implemented here.
-#[async_trait::async_trait]
-impl keapsake_core::records::RecordStore for SqliteStore {}
+// `RecordStore` (tenant documents, per-account ids, links) is implemented in `records`.
+mod records;
 
 #[cfg(test)]
 mod tests {

@@ -27,3 +27,4 @@ async fn fresh_store() -> Fresh {
 }
 
 keapsake_store_conformance::store_conformance!(fresh_store);
+keapsake_store_conformance::records_conformance!(fresh_store);
