@@ -699,13 +699,25 @@ impl RecordStore for SqliteStore {
         let limit = args.len();
         args.push(Arg::Int(clamp(query.offset)));
         let offset = args.len();
+        // Ties are broken by id. Ordering by id itself names it once: `ORDER BY r.id, r.id`
+        // keeps SQLite's planner from serving the order with a key index (which ends in id).
+        let (inner, outer) = if col == "id" {
+            (format!("r.id {dir}"), format!("p.id {dir}"))
+        } else {
+            (
+                format!("r.{col} {dir}, r.id {dir}"),
+                format!("p.sort_key {dir}, p.id {dir}"),
+            )
+        };
         // One statement, so the page and the total come from one snapshot; the count row is
-        // there even when the page is empty.
+        // there even when the page is empty. The outer ORDER BY (over at most `limit` rows)
+        // makes the page's order a guarantee rather than a property of the subquery's plan.
         let sql = format!(
             "SELECT t.total, p.id, p.data, p.created_at, p.updated_at \
              FROM (SELECT count(*) AS total FROM records r WHERE {w}) t \
-             LEFT JOIN (SELECT {RECORD_COLUMNS} FROM records r WHERE {w} \
-               ORDER BY r.{col} {dir}, r.id {dir} LIMIT ${limit} OFFSET ${offset}) p ON 1",
+             LEFT JOIN (SELECT {RECORD_COLUMNS}, r.{col} AS sort_key FROM records r WHERE {w} \
+               ORDER BY {inner} LIMIT ${limit} OFFSET ${offset}) p ON 1 \
+             ORDER BY {outer}",
             w = filter.sql
         );
         let rows: Vec<PageRow> = bind_all(sql, args)
@@ -928,5 +940,238 @@ impl RecordStore for SqliteStore {
         .await
         .map_err(map)?;
         Ok(rows.into_iter().map(Link::from).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::SqliteOptions;
+    use keapsake_core::store::{AdminStore, NewAccount};
+    use serde_json::json;
+
+    #[test]
+    fn inclusive_bounds_round_inwards() {
+        let t = from_millis(1_000) + time::Duration::microseconds(500);
+        assert_eq!(millis_ceil(t), 1_001);
+        assert_eq!(millis_floor(t), 1_000);
+        let exact = from_millis(1_000);
+        assert_eq!((millis_ceil(exact), millis_floor(exact)), (1_000, 1_000));
+        let before = from_millis(-1_000) - time::Duration::microseconds(500);
+        assert_eq!(
+            (millis_ceil(before), millis_floor(before)),
+            (-1_000, -1_001)
+        );
+    }
+
+    #[test]
+    fn filters_bind_values_and_whitelist_columns() {
+        let f = Filter::new(AccountId(7), RecordKind::Contact)
+            .with(&[
+                Cond::TextEq(2, "x'; DROP TABLE records; --".into()),
+                Cond::AnyTextEq(vec![0, 5], "y".into()),
+                Cond::AnyTextEq(vec![], "z".into()),
+                Cond::TextEq(0, "nul\0".into()),
+                Cond::IdIn(vec![3, 1]),
+            ])
+            .unwrap();
+        assert_eq!(
+            f.sql,
+            "r.account_id = $1 AND r.kind = $2 AND r.k2 = $3 AND (r.k0 = $4 OR r.k5 = $4) \
+             AND 0 AND 0 AND r.id IN (SELECT value FROM json_each($5))"
+        );
+        assert_eq!(
+            f.args,
+            vec![
+                Arg::Int(7),
+                Arg::Text("contact".into()),
+                Arg::Text("x'; DROP TABLE records; --".into()),
+                Arg::Text("y".into()),
+                Arg::Text("[3,1]".into()),
+            ]
+        );
+        assert!(
+            Filter::new(AccountId(7), RecordKind::Contact)
+                .with(&[Cond::TextEq(TEXT_KEYS, "x".into())])
+                .is_err()
+        );
+        assert!(
+            Filter::new(AccountId(7), RecordKind::Contact)
+                .with(&[Cond::IntIsNull(INT_KEYS)])
+                .is_err()
+        );
+        assert!(order_column(Column::Text(TEXT_KEYS)).is_err());
+        assert!(order_column(Column::Int(INT_KEYS)).is_err());
+    }
+
+    #[test]
+    fn link_kinds_of_names_each_side() {
+        assert_eq!(
+            link_kinds_of(RecordKind::Contact),
+            (r#"["contact_tag"]"#.to_owned(), "[]".to_owned())
+        );
+        assert_eq!(
+            link_kinds_of(RecordKind::Tag),
+            (
+                "[]".to_owned(),
+                r#"["contact_tag","company_tag"]"#.to_owned()
+            )
+        );
+        assert_eq!(
+            link_kinds_of(RecordKind::Note),
+            ("[]".to_owned(), "[]".to_owned())
+        );
+    }
+
+    /// A store on a temp file and one account in it.
+    async fn store_with_account() -> (SqliteStore, AccountId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("k.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        let account = store
+            .create_account(
+                NewAccount {
+                    alias: "records".into(),
+                    name: "Records".into(),
+                },
+                OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap()
+            .id;
+        (store, account, dir)
+    }
+
+    fn with_k0(v: Option<&str>) -> Create {
+        let mut keys = Keys::default();
+        keys.text[0] = v.map(str::to_owned);
+        Box::new(move |_| {
+            Ok(NewRecord {
+                data: json!({}),
+                keys,
+            })
+        })
+    }
+
+    async fn insert(
+        store: &SqliteStore,
+        account: AccountId,
+        create: Create,
+    ) -> StoreResult<Edited> {
+        store
+            .insert_record(
+                account,
+                RecordKind::Contact,
+                create,
+                OffsetDateTime::now_utc(),
+            )
+            .await
+    }
+
+    /// Inserts a record that must be stored; its id.
+    async fn insert_ok(store: &SqliteStore, account: AccountId, create: Create) -> i64 {
+        match insert(store, account, create).await {
+            Ok(Edited::Updated(r)) => r.id,
+            other => panic!("insert must store, got {other:?}"),
+        }
+    }
+
+    async fn ids(store: &SqliteStore, account: AccountId, query: Query) -> (Vec<i64>, i64) {
+        let (page, total) = store
+            .list_records(account, RecordKind::Contact, &query)
+            .await
+            .unwrap();
+        (page.into_iter().map(|r| r.id).collect(), total)
+    }
+
+    #[tokio::test]
+    async fn null_keys_order_first_ascending_and_last_descending() {
+        let (store, a, _dir) = store_with_account().await;
+        for v in [Some("b"), None, Some("a"), None] {
+            insert_ok(&store, a, with_k0(v)).await;
+        }
+        let by_k0 = |descending| Query {
+            order: Column::Text(0),
+            descending,
+            ..Query::default()
+        };
+        assert_eq!(ids(&store, a, by_k0(false)).await, (vec![2, 4, 3, 1], 4));
+        assert_eq!(ids(&store, a, by_k0(true)).await, (vec![1, 3, 4, 2], 4));
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn negative_limit_and_offset_count_as_zero() {
+        let (store, a, _dir) = store_with_account().await;
+        for _ in 0..3 {
+            insert_ok(&store, a, with_k0(None)).await;
+        }
+        let page = |limit, offset| Query {
+            limit,
+            offset,
+            ..Query::default()
+        };
+        assert_eq!(ids(&store, a, page(-1, 0)).await, (vec![], 3));
+        assert_eq!(ids(&store, a, page(2, -5)).await, (vec![1, 2], 3));
+        let links = store
+            .list_links(a, LinkKind::ContactTag, Side::A(1), -1, -1)
+            .await
+            .unwrap();
+        assert_eq!(links, (vec![], 0));
+        store.close().await;
+    }
+
+    /// Refusals and unique clashes queued together with successful inserts land in one batch of
+    /// the writer: they roll back only themselves, and the ids stay gapless.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn refused_and_clashing_inserts_in_one_batch_consume_no_id() {
+        let (store, a, _dir) = store_with_account().await;
+        let calls: Vec<_> = (0..60_usize)
+            .map(|i| {
+                let s = store.clone();
+                tokio::spawn(async move {
+                    let create: Create = match i % 3 {
+                        0 => with_k0(Some("ok")),
+                        1 => Box::new(|_| Err("no".to_owned())),
+                        _ => Box::new(|_| {
+                            Ok(NewRecord {
+                                data: json!({}),
+                                keys: Keys {
+                                    unique: Some("same".into()),
+                                    ..Keys::default()
+                                },
+                            })
+                        }),
+                    };
+                    insert(&s, a, create).await
+                })
+            })
+            .collect();
+        let (mut stored, mut refused, mut clashed) = (Vec::new(), 0, 0);
+        for c in calls {
+            match c.await.unwrap() {
+                Ok(Edited::Updated(r)) => stored.push(r.id),
+                Ok(Edited::Rejected(m)) if m == "no" => refused += 1,
+                Err(StoreError::Conflict { what }) if what == "unique" => clashed += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        stored.sort_unstable();
+        assert_eq!(refused, 20);
+        assert_eq!(clashed, 19, "one of the 20 same-key inserts wins");
+        assert_eq!(stored, (1..=21).collect::<Vec<i64>>(), "no gaps");
+        assert_eq!(insert_ok(&store, a, with_k0(None)).await, 22);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn insert_into_a_missing_account_is_not_found() {
+        let (store, _a, _dir) = store_with_account().await;
+        let r = insert(&store, AccountId(999), with_k0(None)).await;
+        assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+        store.close().await;
     }
 }
