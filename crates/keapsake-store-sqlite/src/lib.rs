@@ -1,8 +1,8 @@
 //! keapsake's [`Store`] on embedded SQLite.
 //!
 //! Layout (SECURITY.md §10, DEPENDENCIES.md "Storage approach"):
-//! - **One writer.** Every write is a job for a single task that owns the only write connection
-//!   and commits in groups (`BEGIN IMMEDIATE`, one `SAVEPOINT` per job, one `COMMIT`): see
+//! - **One writer.** Every write is a job for a single task (on a thread of its own) that owns the
+//!   only write connection and commits in groups (`BEGIN IMMEDIATE`, one `SAVEPOINT` per job, one `COMMIT`): see
 //!   [`writer`]. A method returns only after the commit that holds its write.
 //! - **A pool of readers** (`PRAGMA query_only`), which WAL lets run beside the writer.
 //! - Every connection: `journal_mode=WAL`, `foreign_keys=ON`, `busy_timeout`, and
@@ -29,8 +29,7 @@ use sqlx::{ConnectOptions as _, SqliteConnection};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, mpsc};
-use tokio::task::JoinHandle;
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// The embedded migrations (`crates/keapsake-store-sqlite/migrations`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -83,8 +82,9 @@ pub struct SqliteStore {
 struct Inner {
     jobs: mpsc::Sender<writer::Msg>,
     readers: SqlitePool,
-    /// The writer task, taken (and awaited) by the first [`SqliteStore::close`].
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// Resolves when the writer has stopped; taken (and awaited) by the first
+    /// [`SqliteStore::close`].
+    writer: Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -135,7 +135,11 @@ impl SqliteStore {
             .await
             .map_err(error::map)?;
         let (jobs, rx) = mpsc::channel(writer::QUEUE_DEPTH);
-        let writer = tokio::spawn(writer::run(write_conn, rx));
+        let writer = writer::spawn(write_conn, rx).map_err(|e| {
+            keapsake_core::StoreError::Backend(Box::new(error::SqliteFailure(format!(
+                "starting the writer thread: {e}"
+            ))))
+        })?;
         tracing::debug!(path = %path.display(), read_connections, durability = ?opts.durability, "opened SQLite store");
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -155,8 +159,8 @@ impl SqliteStore {
         if let Some(task) = guard.take() {
             // A send error means the writer already stopped; there is nothing to tell it.
             let _ = self.inner.jobs.send(writer::Msg::Close).await;
-            if let Err(e) = task.await {
-                tracing::error!(error = %e, "the SQLite writer task failed");
+            if task.await.is_err() {
+                tracing::error!("the SQLite writer thread ended without closing its connection");
             }
         }
         self.inner.readers.close().await;

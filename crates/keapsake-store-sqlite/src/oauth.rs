@@ -52,14 +52,6 @@ struct CodeRow {
     used: bool,
 }
 
-/// The code claimed by a successful conditional update.
-#[derive(sqlx::FromRow)]
-struct ClaimedCode {
-    user_id: i64,
-    account_id: i64,
-    scope: String,
-}
-
 /// Why a code could not be claimed.
 #[derive(sqlx::FromRow)]
 struct CodeState {
@@ -95,34 +87,6 @@ struct RefreshRow {
     rotated: bool,
 }
 
-/// Inserts a token pair into `family`.
-async fn insert_tokens(conn: &mut SqliteConnection, family: i64, t: &NewTokens) -> StoreResult<()> {
-    let now = to_millis(t.now);
-    sqlx::query(
-        "INSERT INTO access_tokens (hash, family_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(t.access_hash.as_bytes())
-    .bind(family)
-    .bind(now)
-    .bind(to_millis(t.access_expires_at))
-    .execute(&mut *conn)
-    .await
-    .map_err(map)?;
-    sqlx::query(
-        "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(t.refresh_hash.as_bytes())
-    .bind(family)
-    .bind(now)
-    .bind(to_millis(t.refresh_expires_at))
-    .execute(&mut *conn)
-    .await
-    .map_err(map)?;
-    Ok(())
-}
-
 /// Revokes a family (if not already revoked) at `now`.
 async fn revoke_family(conn: &mut SqliteConnection, family: i64, now: i64) -> StoreResult<()> {
     sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
@@ -147,45 +111,39 @@ async fn exchange(
     tokens: NewTokens,
 ) -> StoreResult<CodeExchange> {
     let now = to_millis(tokens.now);
-    // The single-use decision: one conditional write.
-    let claimed: Option<ClaimedCode> = sqlx::query_as(
+    // One round trip to the connection's thread for the whole happy path. The first statement
+    // is the single-use decision, one conditional write; each later statement runs only if the
+    // one before it changed exactly one row (`changes()` is the row count of the most recently
+    // completed statement), so a refused claim inserts nothing. The job's savepoint undoes a
+    // partial run.
+    let claimed: Option<GrantRow> = sqlx::query_as(
         "UPDATE auth_codes SET used_at = $3 \
-         WHERE hash = $1 AND app_id = $2 AND used_at IS NULL AND expires_at > $3 \
-         RETURNING user_id, account_id, scope",
+           WHERE hash = $1 AND app_id = $2 AND used_at IS NULL AND expires_at > $3; \
+         INSERT INTO token_families (app_id, user_id, account_id, scope, created_at) \
+           SELECT app_id, user_id, account_id, scope, $3 FROM auth_codes \
+           WHERE hash = $1 AND changes() = 1; \
+         UPDATE auth_codes SET family_id = last_insert_rowid() \
+           WHERE hash = $1 AND changes() = 1 \
+           RETURNING family_id, app_id, user_id, account_id, scope; \
+         INSERT INTO access_tokens (hash, family_id, created_at, expires_at) \
+           SELECT $4, family_id, $3, $5 FROM auth_codes WHERE hash = $1 AND changes() = 1; \
+         INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
+           SELECT $6, family_id, $3, $7 FROM access_tokens WHERE hash = $4 AND changes() = 1",
     )
     .bind(hash.as_bytes())
     .bind(app.0)
     .bind(now)
-    .fetch_optional(&mut *conn)
+    .bind(tokens.access_hash.as_bytes())
+    .bind(to_millis(tokens.access_expires_at))
+    .bind(tokens.refresh_hash.as_bytes())
+    .bind(to_millis(tokens.refresh_expires_at))
+    // fetch_all, not fetch_optional: the statements after the one returning a row must run too.
+    .fetch_all(&mut *conn)
     .await
-    .map_err(map)?;
-    if let Some(code) = claimed {
-        let family: i64 = sqlx::query_scalar(
-            "INSERT INTO token_families (app_id, user_id, account_id, scope, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(app.0)
-        .bind(code.user_id)
-        .bind(code.account_id)
-        .bind(&code.scope)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(map)?;
-        sqlx::query("UPDATE auth_codes SET family_id = $2 WHERE hash = $1")
-            .bind(hash.as_bytes())
-            .bind(family)
-            .execute(&mut *conn)
-            .await
-            .map_err(map)?;
-        insert_tokens(conn, family, &tokens).await?;
-        return Ok(CodeExchange::Issued(Grant {
-            family_id: FamilyId(family),
-            app_id: app,
-            user_id: UserId(code.user_id),
-            account_id: AccountId(code.account_id),
-            scope: code.scope,
-        }));
+    .map_err(map)?
+    .pop();
+    if let Some(grant) = claimed {
+        return Ok(CodeExchange::Issued(grant.into()));
     }
     let state: Option<CodeState> =
         sqlx::query_as("SELECT app_id, used_at, family_id FROM auth_codes WHERE hash = $1")
@@ -222,30 +180,37 @@ async fn rotate(
     tokens: NewTokens,
 ) -> StoreResult<Rotation> {
     let now = to_millis(tokens.now);
-    // The single-use decision: one conditional write, limited to live families of this app.
-    let claimed: Option<i64> = sqlx::query_scalar(
+    // One round trip for the whole happy path, as in `exchange`: the conditional write (limited
+    // to live families of this app) returns the grant, and each insert runs only if the
+    // statement before it changed exactly one row.
+    let claimed: Option<GrantRow> = sqlx::query_as(
         "UPDATE refresh_tokens SET rotated_at = $3 \
-         WHERE hash = $1 AND rotated_at IS NULL AND expires_at > $3 \
-           AND family_id IN \
-               (SELECT id FROM token_families WHERE app_id = $2 AND revoked_at IS NULL) \
-         RETURNING family_id",
+           WHERE hash = $1 AND rotated_at IS NULL AND expires_at > $3 \
+             AND family_id IN \
+                 (SELECT id FROM token_families WHERE app_id = $2 AND revoked_at IS NULL) \
+           RETURNING family_id, \
+             (SELECT app_id FROM token_families f WHERE f.id = family_id) AS app_id, \
+             (SELECT user_id FROM token_families f WHERE f.id = family_id) AS user_id, \
+             (SELECT account_id FROM token_families f WHERE f.id = family_id) AS account_id, \
+             (SELECT scope FROM token_families f WHERE f.id = family_id) AS scope; \
+         INSERT INTO access_tokens (hash, family_id, created_at, expires_at) \
+           SELECT $4, family_id, $3, $5 FROM refresh_tokens WHERE hash = $1 AND changes() = 1; \
+         INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) \
+           SELECT $6, family_id, $3, $7 FROM access_tokens WHERE hash = $4 AND changes() = 1",
     )
     .bind(hash.as_bytes())
     .bind(app.0)
     .bind(now)
-    .fetch_optional(&mut *conn)
+    .bind(tokens.access_hash.as_bytes())
+    .bind(to_millis(tokens.access_expires_at))
+    .bind(tokens.refresh_hash.as_bytes())
+    .bind(to_millis(tokens.refresh_expires_at))
+    // fetch_all, not fetch_optional: the statements after the one returning a row must run too.
+    .fetch_all(&mut *conn)
     .await
-    .map_err(map)?;
-    if let Some(family) = claimed {
-        let grant: GrantRow = sqlx::query_as(
-            "SELECT id AS family_id, app_id, user_id, account_id, scope \
-             FROM token_families WHERE id = $1",
-        )
-        .bind(family)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(map)?;
-        insert_tokens(conn, family, &tokens).await?;
+    .map_err(map)?
+    .pop();
+    if let Some(grant) = claimed {
         return Ok(Rotation::Rotated(grant.into()));
     }
     let state: Option<RefreshState> = sqlx::query_as(

@@ -8,7 +8,8 @@
 //! 1. awaits the first queued job and drains up to [`MAX_BATCH`]` - 1` more without waiting;
 //! 2. runs `BEGIN IMMEDIATE`;
 //! 3. runs each job inside its own `SAVEPOINT`: a job that fails is rolled back to its savepoint
-//!    and answers its own error, without affecting the others;
+//!    and answers its own error, without affecting the others (the statements closing one
+//!    savepoint and opening the next are sent together, one round trip per job boundary);
 //! 4. `COMMIT`s once (one fsync for the whole batch);
 //! 5. only then answers every job. If `BEGIN`, a savepoint or `COMMIT` fails, the whole batch is
 //!    rolled back and every job gets an error: nobody is told "done" for a write that is not
@@ -21,7 +22,7 @@ use crate::error;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use keapsake_core::store::{StoreError, StoreResult};
-use sqlx::{Executor as _, SqliteConnection};
+use sqlx::SqliteConnection;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -112,6 +113,33 @@ pub(crate) enum Msg {
     Close,
 }
 
+/// Starts the writer on a thread of its own, with a single-threaded Tokio runtime, and returns a
+/// receiver that resolves when the writer has finished (connection closed).
+///
+/// Why a thread of its own: the writer is the one serial stage every write passes through, and
+/// each statement is a round trip to the connection's thread. On the shared runtime every reply
+/// would queue the writer behind all the request tasks that are ready to run; on its own thread it
+/// runs the moment its reply arrives.
+///
+/// # Errors
+/// If the runtime or the thread cannot be created.
+pub(crate) fn spawn(
+    conn: SqliteConnection,
+    rx: mpsc::Receiver<Msg>,
+) -> std::io::Result<oneshot::Receiver<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (finished, on_finish) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("keapsake-sqlite-writer".to_owned())
+        .spawn(move || {
+            runtime.block_on(run(conn, rx));
+            let _ = finished.send(());
+        })?;
+    Ok(on_finish)
+}
+
 /// The writer task: group commits until every sender is gone or [`Msg::Close`] arrives, then
 /// closes the write connection.
 pub(crate) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>) {
@@ -153,67 +181,61 @@ pub(crate) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>)
 }
 
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
-    conn.execute(sql).await.map(|_| ())
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
+/// The statements between two jobs: close the previous job's savepoint (keeping or undoing its
+/// writes) and open the next one, or commit. They travel together: one round trip to the
+/// connection's thread per job boundary, which is what bounds the writer's rate.
+fn boundary(previous_ok: bool, last: bool) -> &'static str {
+    match (previous_ok, last) {
+        (true, false) => "RELEASE job; SAVEPOINT job",
+        (false, false) => "ROLLBACK TO job; RELEASE job; SAVEPOINT job",
+        (true, true) => "RELEASE job; COMMIT",
+        (false, true) => "ROLLBACK TO job; RELEASE job; COMMIT",
+    }
 }
 
 /// Runs one group commit and answers every job in `batch` (which is left empty).
 async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Job>>) {
-    let mut jobs = batch.drain(..);
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
-        let err = error::summarise(&e);
-        tracing::warn!(error = %e, "BEGIN IMMEDIATE failed; failing the batch");
-        for j in jobs {
-            j.fail(error::batch(err.0, &err.1));
-        }
+    if batch.is_empty() {
         return;
     }
+    let mut jobs = batch.drain(..).peekable();
     let mut done: Vec<Outcome> = Vec::with_capacity(MAX_BATCH);
-    let mut broken: Option<BatchError> = None;
-    for job in jobs.by_ref() {
-        if let Err(e) = exec(conn, "SAVEPOINT job").await {
-            job.fail(error::map(e));
-            broken = Some((false, Arc::from("SAVEPOINT failed")));
+    let mut failure: Option<BatchError> = None;
+    let mut next: &'static str = "BEGIN IMMEDIATE; SAVEPOINT job";
+    while let Some(job) = jobs.next() {
+        if let Err(e) = exec(conn, next).await {
+            // BEGIN could not take the write lock, or a savepoint is gone because SQLite rolled
+            // the whole transaction back (I/O error, disk full, …): nothing in this batch can be
+            // trusted to commit.
+            tracing::error!(error = %e, sql = next, "starting a job's savepoint failed; failing the batch");
+            let err = error::summarise(&e);
+            job.fail(error::batch(err.0, &err.1));
+            failure = Some(err);
             break;
         }
         // A panicking job must not take the writer (and every later write) down with it. Its
         // reply channel is dropped with it, so its caller sees the writer as gone.
         let outcome = AssertUnwindSafe(job.run(conn)).catch_unwind().await;
         let ok = matches!(&outcome, Ok(o) if o.ok);
-        let end = if ok {
-            exec(conn, "RELEASE job").await
-        } else {
-            match exec(conn, "ROLLBACK TO job").await {
-                Ok(()) => exec(conn, "RELEASE job").await,
-                Err(e) => Err(e),
-            }
-        };
-        if let Ok(o) = outcome {
-            done.push(o);
-        } else {
-            tracing::error!("a store write job panicked; it was rolled back");
+        match outcome {
+            Ok(o) => done.push(o),
+            Err(_) => tracing::error!("a store write job panicked; it was rolled back"),
         }
-        if let Err(e) = end {
-            // The savepoint is gone: SQLite rolled the whole transaction back (I/O error, disk
-            // full, …). Nothing in this batch can be trusted to commit.
-            tracing::error!(error = %e, "savepoint handling failed; failing the batch");
-            broken = Some(error::summarise(&e));
-            break;
-        }
+        next = boundary(ok, jobs.peek().is_none());
     }
-    let failure = match broken {
-        Some(err) => {
-            let _ = exec(conn, "ROLLBACK").await;
-            Some(err)
-        }
-        None => match exec(conn, "COMMIT").await {
-            Ok(()) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "COMMIT failed; failing the batch");
-                let _ = exec(conn, "ROLLBACK").await;
-                Some(error::summarise(&e))
-            }
-        },
-    };
+    if failure.is_none()
+        && let Err(e) = exec(conn, next).await
+    {
+        tracing::error!(error = %e, sql = next, "committing the batch failed");
+        failure = Some(error::summarise(&e));
+    }
+    if failure.is_some() {
+        // Harmless if SQLite already rolled back ("no transaction is active").
+        let _ = exec(conn, "ROLLBACK").await;
+    }
     for o in done {
         (o.answer)(failure.as_ref());
     }

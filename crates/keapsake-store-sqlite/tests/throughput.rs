@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 const CLIENTS: usize = 64;
-const RUN: Duration = Duration::from_secs(3);
+const RUN: Duration = Duration::from_secs(2);
+const ROUNDS: usize = 3;
 
 fn tokens(now: OffsetDateTime) -> NewTokens {
     NewTokens {
@@ -108,6 +109,7 @@ async fn keapsake_refreshes_per_second(durability: Durability) -> f64 {
         chains.push(t.refresh_hash);
     }
     let done = Arc::new(AtomicU64::new(0));
+    let cpu = cpu_seconds();
     let start = Instant::now();
     let tasks: Vec<_> = chains
         .into_iter()
@@ -131,7 +133,12 @@ async fn keapsake_refreshes_per_second(durability: Durability) -> f64 {
     for t in tasks {
         t.await.unwrap();
     }
-    let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let ops = done.load(Ordering::Relaxed) as f64;
+    let rate = ops / start.elapsed().as_secs_f64();
+    println!(
+        "  keapsake {durability:?}: {:.0} µs CPU per refresh",
+        (cpu_seconds() - cpu) * 1e6 / ops
+    );
     store.close().await;
     rate
 }
@@ -158,6 +165,7 @@ async fn naive_inserts_per_second() -> f64 {
     .await
     .unwrap();
     let done = Arc::new(AtomicU64::new(0));
+    let cpu = cpu_seconds();
     let start = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|i| {
@@ -183,17 +191,49 @@ async fn naive_inserts_per_second() -> f64 {
     for t in tasks {
         t.await.unwrap();
     }
-    let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let ops = done.load(Ordering::Relaxed) as f64;
+    let rate = ops / start.elapsed().as_secs_f64();
+    println!(
+        "  naive: {:.0} µs CPU per insert",
+        (cpu_seconds() - cpu) * 1e6 / ops
+    );
     pool.close().await;
     rate
+}
+
+/// CPU time (user + system) this process has used, from /proc (Linux), in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // Fields 14 and 15 of the file, 12 and 13 after the command name; clock ticks of 1/100 s.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement, run on demand with --release --ignored --nocapture"]
 async fn refresh_throughput_at_64_clients() {
-    let naive = naive_inserts_per_second().await;
-    let full = keapsake_refreshes_per_second(Durability::Full).await;
-    let relaxed = keapsake_refreshes_per_second(Durability::Relaxed).await;
+    // Interleaved rounds, medians: the machine may be busy with other work.
+    let (mut naive, mut full, mut relaxed) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        naive.push(naive_inserts_per_second().await);
+        full.push(keapsake_refreshes_per_second(Durability::Full).await);
+        relaxed.push(keapsake_refreshes_per_second(Durability::Relaxed).await);
+        println!(
+            "round {round}: naive {:.0}/s, full {:.0}/s, relaxed {:.0}/s",
+            naive[round], full[round], relaxed[round]
+        );
+    }
+    let (naive, full, relaxed) = (median(naive), median(full), median(relaxed));
+    println!("median of {ROUNDS} rounds of {RUN:?}, {CLIENTS} clients:");
     println!("naive insert, 1 txn/request, synchronous=NORMAL: {naive:>9.0} /s");
     println!(
         "keapsake rotate_refresh, synchronous=FULL:       {full:>9.0} /s ({:.2}x)",
