@@ -2,6 +2,7 @@
 //! environment variable), opens the store, and calls the server and core crates.
 
 mod admin;
+mod client;
 mod output;
 mod serve;
 
@@ -47,6 +48,10 @@ enum Command {
     /// Manage API keys: Personal Access Tokens, Service Account Keys, legacy keys.
     #[command(subcommand)]
     Key(admin::KeyCmd),
+    /// Sign in to keapsake (or Keap) in a browser and save the token (loopback redirect).
+    Login(client::LoginArgs),
+    /// Make an authenticated API call with the saved token, refreshing it when needed.
+    Api(client::ApiArgs),
     /// Apply database migrations and exit (serve also does this at start).
     Migrate {
         #[command(flatten)]
@@ -89,6 +94,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(c) => admin::app(c).await,
         Command::Token(c) => admin::token(c).await,
         Command::Key(c) => admin::key(c).await,
+        Command::Login(a) => client::login(a).await,
+        Command::Api(a) => client::api(a).await,
         Command::Migrate { db, json } => {
             let store = admin::open(&db).await?;
             output::emit(json, &serde_json::json!({"migrated": true, "backend": store.backend()}), || {
