@@ -1124,11 +1124,39 @@ mod tests {
         store.close().await;
     }
 
-    /// Refusals and unique clashes queued together with successful inserts land in one batch of
-    /// the writer: they roll back only themselves, and the ids stay gapless.
+    /// Occupies the writer until the returned sender fires, so that jobs sent meanwhile queue
+    /// up and are drained into one batch.
+    async fn hold_writer(store: &SqliteStore) -> tokio::sync::oneshot::Sender<()> {
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let s = store.clone();
+        tokio::spawn(async move {
+            s.write(move |_conn| {
+                Box::pin(async move {
+                    let _ = started_tx.send(());
+                    let _ = wait.await;
+                    Ok(())
+                })
+            })
+            .await
+        });
+        started.await.unwrap();
+        release
+    }
+
+    /// Waits until `n` jobs are queued for the writer.
+    async fn wait_queued(store: &SqliteStore, n: usize) {
+        while crate::writer::QUEUE_DEPTH - store.inner.jobs.capacity() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Refusals and unique clashes queued in one batch of the writer together with successful
+    /// inserts roll back only themselves, and the ids stay gapless.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn refused_and_clashing_inserts_in_one_batch_consume_no_id() {
         let (store, a, _dir) = store_with_account().await;
+        let release = hold_writer(&store).await;
         let calls: Vec<_> = (0..60_usize)
             .map(|i| {
                 let s = store.clone();
@@ -1150,6 +1178,8 @@ mod tests {
                 })
             })
             .collect();
+        wait_queued(&store, 60).await;
+        release.send(()).unwrap();
         let (mut stored, mut refused, mut clashed) = (Vec::new(), 0, 0);
         for c in calls {
             match c.await.unwrap() {
@@ -1164,6 +1194,62 @@ mod tests {
         assert_eq!(clashed, 19, "one of the 20 same-key inserts wins");
         assert_eq!(stored, (1..=21).collect::<Vec<i64>>(), "no gaps");
         assert_eq!(insert_ok(&store, a, with_k0(None)).await, 22);
+        store.close().await;
+    }
+
+    /// Upserts of one key queued in one batch: each job sees what the one before it created.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn upserts_in_one_batch_see_each_other() {
+        let (store, a, _dir) = store_with_account().await;
+        let release = hold_writer(&store).await;
+        let calls: Vec<_> = (0..30)
+            .map(|_| {
+                let s = store.clone();
+                tokio::spawn(async move {
+                    let edit: Edit = Box::new(|_, doc| {
+                        doc["n"] = json!(doc["n"].as_i64().unwrap_or(-100) + 1);
+                        let mut keys = Keys::default();
+                        keys.text[0] = Some("k".into());
+                        Ok(keys)
+                    });
+                    let create: Create = Box::new(|_| {
+                        let mut keys = Keys::default();
+                        keys.text[0] = Some("k".into());
+                        Ok(NewRecord {
+                            data: json!({ "n": 0 }),
+                            keys,
+                        })
+                    });
+                    s.upsert_record(
+                        a,
+                        RecordKind::Contact,
+                        "k",
+                        vec![Cond::TextEq(0, "k".into())],
+                        create,
+                        edit,
+                        OffsetDateTime::now_utc(),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        wait_queued(&store, 30).await;
+        release.send(()).unwrap();
+        let mut created = 0;
+        for c in calls {
+            match c.await.unwrap() {
+                Ok(Upserted::Created(_)) => created += 1,
+                Ok(Upserted::Updated(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(created, 1);
+        let (page, total) = store
+            .list_records(a, RecordKind::Contact, &Query::default())
+            .await
+            .unwrap();
+        assert_eq!(total, 1);
+        assert_eq!(page[0].data, json!({ "n": 29 }));
         store.close().await;
     }
 
