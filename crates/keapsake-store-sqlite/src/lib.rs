@@ -37,6 +37,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// How long a connection waits on another process's lock before answering `Busy`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many times [`SqliteStore::open`] tries to connect and migrate before giving up.
+const OPEN_ATTEMPTS: u64 = 6;
+
 /// Read connections when [`SqliteOptions::read_connections`] is 0.
 const DEFAULT_READ_CONNECTIONS: u32 = 4;
 
@@ -107,6 +110,45 @@ fn connect_options(path: &Path, durability: Durability) -> SqliteConnectOptions 
         .synchronous(durability.synchronous())
 }
 
+/// Opens the write connection and brings the schema up to date.
+///
+/// Tolerates another process opening the same new file at the same moment (a server and an admin
+/// command started together): switching a new file to WAL can answer `database is locked` without
+/// waiting, and each migration commits together with its bookkeeping row, so a migration that
+/// lost the race failed without effect and the next attempt finds it applied. A migration that is
+/// itself broken fails every attempt.
+async fn open_writer(base: &SqliteConnectOptions, path: &Path) -> StoreResult<SqliteConnection> {
+    let mut attempt: u64 = 1;
+    loop {
+        let result = async {
+            let mut conn = base.connect().await.map_err(error::map)?;
+            // `run_direct` rather than `run`: `run`'s `Acquire<'a>` bound makes this future fail
+            // the `Send` check ("implementation of `Acquire` is not general enough"), so `open`
+            // could not be called inside `tokio::spawn`. sqlx provides `run_direct` for this.
+            MIGRATOR
+                .run_direct(None, &mut conn, false)
+                .await
+                .map_err(|e| {
+                    keapsake_core::StoreError::Backend(Box::new(error::SqliteFailure(format!(
+                        "migrating {}: {e}",
+                        path.display()
+                    ))))
+                })?;
+            Ok(conn)
+        }
+        .await;
+        match result {
+            Ok(conn) => return Ok(conn),
+            Err(e) if attempt < OPEN_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "opening the SQLite store failed; retrying");
+                tokio::time::sleep(Duration::from_millis(25 * attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, runs the embedded migrations, starts the
     /// writer task and the read pool. Must be called inside a Tokio runtime.
@@ -116,13 +158,7 @@ impl SqliteStore {
     /// the file cannot be opened or created, or a migration fails.
     pub async fn open(path: &Path, opts: SqliteOptions) -> StoreResult<SqliteStore> {
         let base = connect_options(path, opts.durability);
-        let mut write_conn = base.connect().await.map_err(error::map)?;
-        MIGRATOR.run(&mut write_conn).await.map_err(|e| {
-            keapsake_core::StoreError::Backend(Box::new(error::SqliteFailure(format!(
-                "migrating {}: {e}",
-                path.display()
-            ))))
-        })?;
+        let write_conn = open_writer(&base, path).await?;
         let read_connections = match opts.read_connections {
             0 => DEFAULT_READ_CONNECTIONS,
             n => n,
@@ -303,45 +339,162 @@ mod tests {
         assert_pragmas(Durability::Relaxed, 1).await;
     }
 
+    /// Occupies the writer until the returned sender fires, so that jobs sent meanwhile queue up
+    /// and are drained into one batch.
+    async fn hold_writer(
+        store: &SqliteStore,
+    ) -> (
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<StoreResult<()>>,
+    ) {
+        let (release, wait) = oneshot::channel::<()>();
+        let (started_tx, started) = oneshot::channel::<()>();
+        let s = store.clone();
+        let held = tokio::spawn(async move {
+            s.write(move |_conn| {
+                Box::pin(async move {
+                    let _ = started_tx.send(());
+                    let _ = wait.await;
+                    Ok(())
+                })
+            })
+            .await
+        });
+        started.await.unwrap();
+        (release, held)
+    }
+
+    /// Waits until `n` jobs are queued for the writer.
+    async fn wait_queued(store: &SqliteStore, n: usize) {
+        while writer::QUEUE_DEPTH - store.inner.jobs.capacity() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// A write job inserting an account with this alias, failing afterwards if `fail`.
+    fn insert_account(
+        store: &SqliteStore,
+        alias: String,
+        fail: bool,
+    ) -> tokio::task::JoinHandle<StoreResult<()>> {
+        let s = store.clone();
+        tokio::spawn(async move {
+            s.write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO accounts (alias, name, profile, created_at) \
+                         VALUES ($1, 'n', '{}', 0)",
+                    )
+                    .bind(alias)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(error::map)?;
+                    if fail {
+                        return Err(keapsake_core::StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+        })
+    }
+
+    async fn count_accounts(store: &SqliteStore, pattern: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE alias LIKE $1")
+            .bind(pattern)
+            .fetch_one(store.read())
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_failing_job_rolls_back_only_itself() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("k.db"), SqliteOptions::default())
             .await
             .unwrap();
-        // Many jobs queued at once land in one batch; every other one fails after writing.
-        let mut calls = Vec::new();
-        for i in 0..50_i64 {
-            let s = store.clone();
-            calls.push(tokio::spawn(async move {
-                s.write(move |conn| {
-                    Box::pin(async move {
-                        sqlx::query(
-                            "INSERT INTO accounts (alias, name, profile, created_at) \
-                             VALUES ($1, 'n', '{}', 0)",
-                        )
-                        .bind(format!("batch{i}"))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(error::map)?;
-                        if i % 2 == 1 {
-                            return Err(keapsake_core::StoreError::NotFound);
-                        }
-                        Ok(i)
-                    })
-                })
-                .await
-            }));
-        }
+        // Arrange: 50 jobs queued behind a held writer land in one batch; every other one fails
+        // after writing.
+        let (release, held) = hold_writer(&store).await;
+        let calls: Vec<_> = (0..50)
+            .map(|i| insert_account(&store, format!("batch{i}"), i % 2 == 1))
+            .collect();
+        wait_queued(&store, 50).await;
+        // Act
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        // Assert
         for (i, c) in calls.into_iter().enumerate() {
             let r = c.await.unwrap();
             assert_eq!(r.is_ok(), i % 2 == 0, "job {i}: {r:?}");
         }
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE alias LIKE 'batch%'")
-            .fetch_one(store.read())
+        assert_eq!(
+            count_accounts(&store, "batch%").await,
+            25,
+            "only the successful jobs' writes remain"
+        );
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_every_job_of_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("k.db"), SqliteOptions::default())
             .await
             .unwrap();
-        assert_eq!(n, 25, "only the successful jobs' writes remain");
+        // A foreign key checked only at COMMIT lets a job succeed and its batch's COMMIT fail.
+        store
+            .write(|conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "CREATE TABLE deferred_fk (account_id INTEGER \
+                         REFERENCES accounts (id) DEFERRABLE INITIALLY DEFERRED)",
+                    )
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(error::map)
+                })
+            })
+            .await
+            .unwrap();
+        let (release, held) = hold_writer(&store).await;
+        let good = insert_account(&store, "innocent".to_owned(), false);
+        let s = store.clone();
+        let bad = tokio::spawn(async move {
+            s.write(|conn| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO deferred_fk (account_id) VALUES (424242)")
+                        .execute(&mut *conn)
+                        .await
+                        .map(|_| ())
+                        .map_err(error::map)
+                })
+            })
+            .await
+        });
+        wait_queued(&store, 2).await;
+        // Act
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        // Assert: nobody is told "done" for a write that did not commit.
+        let good = good.await.unwrap();
+        let bad = bad.await.unwrap();
+        assert!(
+            matches!(good, Err(keapsake_core::StoreError::Backend(_))),
+            "{good:?}"
+        );
+        assert!(
+            matches!(bad, Err(keapsake_core::StoreError::Backend(_))),
+            "{bad:?}"
+        );
+        assert_eq!(count_accounts(&store, "innocent").await, 0);
+        // The writer rolled back and carries on.
+        insert_account(&store, "after".to_owned(), false)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(count_accounts(&store, "after").await, 1);
         store.close().await;
     }
 
@@ -425,6 +578,28 @@ mod tests {
             .unwrap();
         assert_eq!(n, acknowledged);
         conn.close().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_opens_of_a_new_file_all_succeed() {
+        // A server and an admin command started together on a fresh file both migrate it.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("k.db");
+            let opens: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    tokio::spawn(
+                        async move { SqliteStore::open(&path, SqliteOptions::default()).await },
+                    )
+                })
+                .collect();
+            for o in opens {
+                let store = o.await.unwrap().unwrap();
+                store.ping().await.unwrap();
+                store.close().await;
+            }
+        }
     }
 
     #[tokio::test]
