@@ -21,9 +21,9 @@
 //! unique clash: `Conflict { what: "unique" }`) are errors, and the writer rolls the job back to
 //! its savepoint, the id bump included. So neither consumes an id.
 //!
-//! The closures run synchronously on the writer's thread (never held across an `.await`), between
+//! The closures run synchronously inside the writer task (never held across an `.await`), between
 //! the job's read and its write; a slow closure delays every write of the store. A panicking one
-//! is caught by the writer, which rolls the job back.
+//! is caught by the writer, which rolls the job back (its caller gets an error).
 //!
 //! Reads ([`RecordStore::get_record`], `get_records`, `list_records`, `list_links`, `links_of`)
 //! run on the read pool; a page and its total come from one statement, hence one snapshot.
