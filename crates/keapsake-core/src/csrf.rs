@@ -12,8 +12,9 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 
 fn mac(session_key: &[u8], purpose: &str, context: &str) -> HmacSha256 {
     // `new_from_slice` accepts keys of any length for HMAC; an empty key still yields a MAC.
-    let mut m = <HmacSha256 as KeyInit>::new_from_slice(session_key)
-        .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new_from_slice(&[0u8; 32]).expect("a 32-byte HMAC key is valid"));
+    let mut m = <HmacSha256 as KeyInit>::new_from_slice(session_key).unwrap_or_else(|_| {
+        <HmacSha256 as KeyInit>::new_from_slice(&[0u8; 32]).expect("a 32-byte HMAC key is valid")
+    });
     m.update(purpose.as_bytes());
     m.update(&[0]);
     m.update(context.as_bytes());
@@ -31,7 +32,9 @@ pub fn verify(session_key: &[u8], purpose: &str, context: &str, submitted: &str)
     let Ok(bytes) = URL_SAFE_NO_PAD.decode(submitted) else {
         return false;
     };
-    mac(session_key, purpose, context).verify_slice(&bytes).is_ok()
+    mac(session_key, purpose, context)
+        .verify_slice(&bytes)
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! XML-RPC alike.
 
 use crate::ids::AccountId;
-use crate::store::{StoreError, StoreResult};
+use crate::store::StoreResult;
 use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -165,7 +165,13 @@ pub struct Query {
 
 impl Default for Query {
     fn default() -> Self {
-        Self { conds: Vec::new(), order: Column::Id, descending: false, limit: 1000, offset: 0 }
+        Self {
+            conds: Vec::new(),
+            order: Column::Id,
+            descending: false,
+            limit: 1000,
+            offset: 0,
+        }
     }
 }
 
@@ -256,36 +262,53 @@ pub enum Side {
 /// Documents and links. Every method takes the account: no record of another account can be
 /// read, changed, linked or counted, and another account's id behaves exactly like a missing id.
 #[async_trait]
-#[allow(unused_variables)]
 pub trait RecordStore: Send + Sync {
     /// Inserts a record with the next id of (account, kind), built by `create` from that id.
     /// Ids start at 1 per (account, kind) and are never reused; a refused or conflicting insert
     /// consumes no id. Errors: `Conflict { what: "unique" }` if `keys.unique` clashes.
-    async fn insert_record(&self, account: AccountId, kind: RecordKind, create: Create, now: OffsetDateTime) -> StoreResult<Edited> {
-        Err(not_implemented())
-    }
+    async fn insert_record(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        create: Create,
+        now: OffsetDateTime,
+    ) -> StoreResult<Edited>;
 
     /// Loads one record. Errors: `NotFound`.
-    async fn get_record(&self, account: AccountId, kind: RecordKind, id: i64) -> StoreResult<Record> {
-        Err(not_implemented())
-    }
+    async fn get_record(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        id: i64,
+    ) -> StoreResult<Record>;
 
     /// Loads several records by id, in id order; missing ids are skipped.
-    async fn get_records(&self, account: AccountId, kind: RecordKind, ids: &[i64]) -> StoreResult<Vec<Record>> {
-        Err(not_implemented())
-    }
+    async fn get_records(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        ids: &[i64],
+    ) -> StoreResult<Vec<Record>>;
 
     /// Atomically edits a record: reads it under a lock, runs `edit`, writes the result, sets
     /// `updated_at = now`. Concurrent edits of one record never lose each other's changes.
     /// Errors: `NotFound`; `Conflict` on a unique clash.
-    async fn update_record(&self, account: AccountId, kind: RecordKind, id: i64, edit: Edit, now: OffsetDateTime) -> StoreResult<Edited> {
-        Err(not_implemented())
-    }
+    async fn update_record(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        id: i64,
+        edit: Edit,
+        now: OffsetDateTime,
+    ) -> StoreResult<Edited>;
 
     /// Atomically finds the oldest (lowest id) record matching `matching` and edits it, or creates one if
     /// none matches. Concurrent upserts with the same `lock_key` are serialised, so N parallel
     /// upserts of one e-mail create exactly one record.
-    #[allow(clippy::too_many_arguments, reason = "one atomic operation needs all of them")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one atomic operation needs all of them"
+    )]
     async fn upsert_record(
         &self,
         account: AccountId,
@@ -295,43 +318,53 @@ pub trait RecordStore: Send + Sync {
         create: Create,
         edit: Edit,
         now: OffsetDateTime,
-    ) -> StoreResult<Upserted> {
-        Err(not_implemented())
-    }
+    ) -> StoreResult<Upserted>;
 
     /// Deletes a record and every link it takes part in. Errors: `NotFound`.
-    async fn delete_record(&self, account: AccountId, kind: RecordKind, id: i64) -> StoreResult<()> {
-        Err(not_implemented())
-    }
+    async fn delete_record(&self, account: AccountId, kind: RecordKind, id: i64)
+    -> StoreResult<()>;
 
     /// A page of records and the total number matching the conditions.
-    async fn list_records(&self, account: AccountId, kind: RecordKind, query: &Query) -> StoreResult<(Vec<Record>, i64)> {
-        Err(not_implemented())
-    }
+    async fn list_records(
+        &self,
+        account: AccountId,
+        kind: RecordKind,
+        query: &Query,
+    ) -> StoreResult<(Vec<Record>, i64)>;
 
     /// Links pairs, atomically as a whole; each pair reports its own outcome (missing records
     /// are reported, not errors). Re-linking keeps the original time.
-    async fn link(&self, account: AccountId, kind: LinkKind, pairs: &[(i64, i64)], now: OffsetDateTime) -> StoreResult<Vec<LinkOutcome>> {
-        Err(not_implemented())
-    }
+    async fn link(
+        &self,
+        account: AccountId,
+        kind: LinkKind,
+        pairs: &[(i64, i64)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<LinkOutcome>>;
 
     /// Removes links; absent pairs are ignored. Returns how many were removed.
-    async fn unlink(&self, account: AccountId, kind: LinkKind, pairs: &[(i64, i64)]) -> StoreResult<u64> {
-        Err(not_implemented())
-    }
+    async fn unlink(
+        &self,
+        account: AccountId,
+        kind: LinkKind,
+        pairs: &[(i64, i64)],
+    ) -> StoreResult<u64>;
 
     /// A page of links from one side, ordered by the other side's id, and the total.
-    async fn list_links(&self, account: AccountId, kind: LinkKind, side: Side, limit: i64, offset: i64) -> StoreResult<(Vec<Link>, i64)> {
-        Err(not_implemented())
-    }
+    async fn list_links(
+        &self,
+        account: AccountId,
+        kind: LinkKind,
+        side: Side,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<Link>, i64)>;
 
     /// Every link whose `a` is one of `a_ids` (e.g. the tag ids of a page of contacts).
-    async fn links_of(&self, account: AccountId, kind: LinkKind, a_ids: &[i64]) -> StoreResult<Vec<Link>> {
-        Err(not_implemented())
-    }
-}
-
-/// Transitional default for backends that do not implement [`RecordStore`] yet.
-fn not_implemented() -> StoreError {
-    StoreError::Backend("this store does not implement RecordStore yet".into())
+    async fn links_of(
+        &self,
+        account: AccountId,
+        kind: LinkKind,
+        a_ids: &[i64],
+    ) -> StoreResult<Vec<Link>>;
 }

@@ -522,7 +522,14 @@ pub trait KeyStore: Send + Sync {
 /// Everything keapsake stores. The server holds an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    AdminStore + OAuthStore + SessionStore + KeyStore + crate::records::RecordStore + Send + Sync + 'static
+    AdminStore
+    + OAuthStore
+    + SessionStore
+    + KeyStore
+    + crate::records::RecordStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`, for logs and `/healthz`.
     fn backend(&self) -> &'static str;
