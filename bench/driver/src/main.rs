@@ -86,6 +86,9 @@ enum Cmd {
         /// Tokio worker threads of the driver.
         #[arg(long, default_value_t = 1)]
         driver_threads: usize,
+        /// Client secret of the demo app (after `keapsake app rotate-secret`).
+        #[arg(long, default_value = "keapsake-demo-secret")]
+        client_secret: String,
     },
     /// kill -9 durability: every acknowledged refresh must survive; exits 1 on any loss.
     Crash {
@@ -165,7 +168,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Load { addr, connections, warmup, duration, database, keapsake_bin, driver_threads } => {
+        Cmd::Load { addr, connections, warmup, duration, database, keapsake_bin, driver_threads, client_secret } => {
             let chains: Vec<String> = match database {
                 Some(db) => Keapsake::demo(keapsake_bin.unwrap_or_else(|| sibling("keapsake")), db)
                     .mint_many(connections)?
@@ -179,7 +182,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 connections,
                 warmup: Duration::from_secs_f64(warmup),
                 duration: Duration::from_secs_f64(duration),
-                auth: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret")?,
+                auth: BasicAuth::new("keapsake-demo-app", &client_secret)?,
             };
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(driver_threads.max(1)).enable_all().build()?;
             let (rep, _) = rt.block_on(load::run(&cfg, chains))?;

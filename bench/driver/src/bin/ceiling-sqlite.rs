@@ -3,6 +3,10 @@
 //! answers the same fixed body as `ceiling-http`. No group commit, no fsync per commit (NORMAL
 //! in WAL mode syncs only at checkpoints): the throughput a straightforward one-transaction-per-
 //! request design gets from SQLite on this machine.
+//!
+//! The row is shaped like keapsake's `access_tokens` row (a random 32-byte hash as the primary
+//! key of a WITHOUT ROWID table), so each insert lands on a random B-tree page as keapsake's do;
+//! a sequential key would only ever touch the rightmost page and flatter the ceiling.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -44,12 +48,24 @@ struct St {
     seq: Arc<AtomicU64>,
 }
 
+/// splitmix64: a well-mixed 64-bit value per counter value (stands in for a token's SHA-256).
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 async fn token(State(st): State<St>, _body: Bytes) -> Response {
-    let n = st.seq.fetch_add(1, Ordering::Relaxed);
+    let n = st.seq.fetch_add(4, Ordering::Relaxed);
+    let mut hash = [0u8; 32];
+    for (i, chunk) in hash.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&mix(n + i as u64).to_le_bytes());
+    }
     let insert = async {
         let mut tx = st.pool.begin().await?;
-        sqlx::query("INSERT INTO grants (token_hash, created_at) VALUES (?, unixepoch())")
-            .bind(format!("{n:064x}"))
+        sqlx::query("INSERT INTO access_tokens (hash, family_id, created_at, expires_at) VALUES (?, 1, unixepoch(), unixepoch() + 3600)")
+            .bind(&hash[..])
             .execute(&mut *tx)
             .await?;
         tx.commit().await
@@ -69,12 +85,16 @@ async fn main() -> anyhow::Result<()> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
     let pool = SqlitePoolOptions::new().max_connections(args.pool).connect_with(opts).await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS grants (id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)")
-        .execute(&pool)
-        .await?;
-    // Restarts (the cold-start runs) reuse the file: continue the sequence after the last row.
-    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM grants").fetch_one(&pool).await?;
-    let st = St { pool, seq: Arc::new(AtomicU64::new(u64::try_from(last).unwrap_or(0) * 1_000_000 + 1)) };
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS access_tokens (hash BLOB PRIMARY KEY CHECK (length(hash) = 32), \
+         family_id INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID",
+    )
+    .execute(&pool)
+    .await?;
+    // Restarts (the cold-start runs) reuse the file: seed the counter from the clock so hashes
+    // never repeat across runs.
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let st = St { pool, seq: Arc::new(AtomicU64::new(start)) };
     let app = Router::new().route("/token", post(token)).route("/healthz", get(|| async { "ok" })).with_state(st);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     axum::serve(listener, app).await?;
