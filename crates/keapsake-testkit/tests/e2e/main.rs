@@ -18,6 +18,7 @@ macro_rules! on_both_stores {
 }
 
 mod browser;
+mod contacts;
 mod flow;
 mod interop;
 mod races;

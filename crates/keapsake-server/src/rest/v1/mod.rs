@@ -1,6 +1,9 @@
 //! REST v1 (`keap/rest-v1.md`). Errors are `{"message": …}`.
 
 pub mod account;
+pub mod contacts;
+pub mod list;
+pub mod tags;
 pub mod userinfo;
 
 use crate::state::AppState;
@@ -12,4 +15,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/connect/userinfo", get(userinfo::get))
         .route("/account/profile", get(account::get).put(account::put))
+        .merge(contacts::routes())
+        .merge(tags::routes())
 }
