@@ -16,7 +16,13 @@
 //! rotation that was lost also shows up in check 1: its access token is gone.)
 //!
 //! The server runs with a long refresh-reuse grace so presenting rotated tokens never revokes a
-//! family (the reuse policy is not what this checks).
+//! family (the reuse policy is not what this checks). By default the demo app's secret is first
+//! replaced by a generated one (`keapsake app rotate-secret`): the demo secret is stored as
+//! Argon2id, which limits a burst to a few dozen refreshes; a generated one lets thousands of
+//! acknowledged writes, in hundreds of group commits, race each kill.
+//!
+//! [`CrashConfig::sabotage`] is the check's own self-test: it restores a copy of the database
+//! taken before the burst, which is exactly a lost-writes bug, and the check must report it.
 
 use crate::http::{BasicAuth, Conn, TokenPair};
 use crate::procs::{Keapsake, ServerProc, free_addr};
@@ -51,6 +57,11 @@ pub struct CrashConfig {
     pub client_id: String,
     /// Client secret.
     pub client_secret: String,
+    /// Replace the demo app's Argon2-stored secret with a generated (SHA-256) one first.
+    pub generated_secret: bool,
+    /// Self-test: before each burst stop the server and copy the database; after the kill,
+    /// restore the copy. Every acknowledged write of the burst is then lost, and must be reported.
+    pub sabotage: bool,
 }
 
 impl CrashConfig {
@@ -67,6 +78,8 @@ impl CrashConfig {
             log: None,
             client_id: "keapsake-demo-app".into(),
             client_secret: "keapsake-demo-secret".into(),
+            generated_secret: true,
+            sabotage: false,
         }
     }
 }
@@ -232,7 +245,7 @@ async fn check_access(addr: SocketAddr, tokens: Vec<String>, conns: usize, verbo
                 let s = c.userinfo(&t).await?;
                 if s != StatusCode::OK {
                     lost += 1;
-                    if verbose_lost {
+                    if verbose_lost && lost <= 3 {
                         eprintln!("   LOST: acknowledged access token …{} answers {s} on userinfo", tail(&t));
                     }
                 }
@@ -251,6 +264,24 @@ fn tail(t: &str) -> &str {
     &t[t.len().saturating_sub(6)..]
 }
 
+/// `path` with `suffix` appended to its file name (`crash.db` → `crash.db-wal`).
+fn suffixed(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The database file and its WAL, each with the path of its sabotage copy.
+fn db_files(db: &std::path::Path) -> Vec<(PathBuf, PathBuf)> {
+    [db.to_path_buf(), suffixed(db, "-wal")]
+        .into_iter()
+        .map(|f| {
+            let c = suffixed(&f, ".sabotage");
+            (f, c)
+        })
+        .collect()
+}
+
 fn start(cfg: &CrashConfig) -> anyhow::Result<(ServerProc, f64)> {
     let addr = free_addr()?;
     let mut extra = vec!["--refresh-reuse-grace", "86400"];
@@ -267,7 +298,6 @@ fn start(cfg: &CrashConfig) -> anyhow::Result<(ServerProc, f64)> {
 /// Setup failures: the server does not start, minting fails, a check cannot connect.
 pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
     anyhow::ensure!(cfg.keapsake.bin.exists(), "{} is missing (build it with `cargo build -p keapsake-cli`)", cfg.keapsake.bin.display());
-    let auth = BasicAuth::new(&cfg.client_id, &cfg.client_secret)?;
     let mut rng = Rng(cfg.seed | 1);
     eprintln!(
         "crash check: {} cycles, {} chains, SIGKILL {}–{} ms into each burst, seed {}, database {}",
@@ -279,7 +309,13 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
         cfg.keapsake.database.display()
     );
     let ks = cfg.keapsake.clone();
-    tokio::task::spawn_blocking(move || ks.seed_demo(None)).await??;
+    let generated = cfg.generated_secret;
+    let secret = tokio::task::spawn_blocking(move || {
+        ks.seed_demo(None)?;
+        if generated { ks.rotate_secret().map(Some) } else { Ok(None) }
+    })
+    .await??;
+    let auth = BasicAuth::new(&cfg.client_id, secret.as_deref().unwrap_or(&cfg.client_secret))?;
     let ks = cfg.keapsake.clone();
     let n = cfg.chains;
     let mut chains: Vec<Chain> = tokio::task::spawn_blocking(move || ks.mint_many(n)).await??.into_iter().map(Chain::new).collect();
@@ -287,14 +323,37 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
     let (mut srv, _) = start(cfg)?;
 
     for cycle in 1..=cfg.cycles {
+        let snapshot = if cfg.sabotage {
+            srv.stop()?;
+            let files = db_files(&cfg.keapsake.database);
+            for (f, copy) in &files {
+                if f.exists() {
+                    std::fs::copy(f, copy)?;
+                }
+            }
+            srv = start(cfg)?.0;
+            Some(files)
+        } else {
+            None
+        };
         // Burst, then SIGKILL at a random moment.
         let stop = Arc::new(AtomicBool::new(false));
         let kill_at = rng.between(cfg.kill_min_ms, cfg.kill_max_ms);
         let t0 = Instant::now();
         let hs: Vec<_> = chains.drain(..).map(|c| tokio::spawn(burst_one(srv.addr, auth.clone(), c, stop.clone()))).collect();
         tokio::time::sleep_until((t0 + Duration::from_millis(kill_at)).into()).await;
-        srv.kill9()?;
         let killed_at = t0.elapsed();
+        srv.kill9()?;
+        if let Some(files) = snapshot {
+            // The sabotage: every write since the copy disappears.
+            for (f, copy) in files {
+                let _ = std::fs::remove_file(&f);
+                if copy.exists() {
+                    std::fs::rename(&copy, &f)?;
+                }
+            }
+            let _ = std::fs::remove_file(suffixed(&cfg.keapsake.database, "-shm"));
+        }
         let mut acked = 0;
         let mut in_flight = 0;
         let mut errors = 0;

@@ -41,3 +41,10 @@ pub fn describe() -> String {
         if cmd("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() { "" } else { " (+ uncommitted changes in the tree)" },
     )
 }
+
+/// `/proc/loadavg`'s first three fields.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -51,6 +51,8 @@ struct Target {
     idle_rss_kib: u64,
     loaded_rss_kib: u64,
     points: Vec<LoadReport>,
+    /// Per load point: CPU cores used by (server, driver, everything else on the machine).
+    cpu: Vec<(f64, f64, f64)>,
 }
 
 impl Target {
@@ -59,6 +61,51 @@ impl Target {
     }
     fn point(&self, c: usize) -> Option<&LoadReport> {
         self.points.iter().find(|p| p.connections == c)
+    }
+}
+
+/// CPU time counters, to tell how much of the machine the server, the driver and everything else
+/// (other people's builds on a shared machine) used during a load point.
+struct CpuSample {
+    at: Instant,
+    busy: u64,
+    server: u64,
+    driver: u64,
+}
+
+fn proc_jiffies(stat_path: &str) -> u64 {
+    // utime + stime: fields 14 and 15, counted after the `(comm)` field, which may hold spaces.
+    std::fs::read_to_string(stat_path)
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(") ")?.1.to_string();
+            let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|x| x.parse().ok()).collect();
+            Some(f.iter().sum())
+        })
+        .unwrap_or(0)
+}
+
+impl CpuSample {
+    fn take(server_pid: u32) -> Self {
+        let busy = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().next()?.to_string();
+                // user nice system idle iowait irq softirq steal: everything but idle and iowait.
+                let f: Vec<u64> = line.split_whitespace().skip(1).take(8).filter_map(|x| x.parse().ok()).collect();
+                (f.len() == 8).then(|| f[0] + f[1] + f[2] + f[5] + f[6] + f[7])
+            })
+            .unwrap_or(0);
+        Self { at: Instant::now(), busy, server: proc_jiffies(&format!("/proc/{server_pid}/stat")), driver: proc_jiffies("/proc/self/stat") }
+    }
+
+    /// Cores used between `self` and `later` by (server, driver, other), at 100 jiffies/s.
+    fn cores_until(&self, later: &Self) -> (f64, f64, f64) {
+        let secs = later.at.duration_since(self.at).as_secs_f64() * 100.0;
+        let server = later.server.saturating_sub(self.server) as f64 / secs;
+        let driver = later.driver.saturating_sub(self.driver) as f64 / secs;
+        let busy = later.busy.saturating_sub(self.busy) as f64 / secs;
+        (server, driver, (busy - server - driver).max(0.0))
     }
 }
 
@@ -93,6 +140,11 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     let ks_log = cfg.work_dir.join("keapsake.log");
     let sqlite_db = cfg.work_dir.join("ceiling.db");
 
+    // How busy the machine is before we start (other people's builds on a shared box).
+    let pre = CpuSample::take(0);
+    std::thread::sleep(Duration::from_secs(1));
+    let idle_before = pre.cores_until(&CpuSample::take(0)).2;
+    eprintln!("== machine: {idle_before:.2} cores busy with other processes before the run");
     eprintln!("== setup: seeding {} and minting {max_conns} refresh chains", ks.database.display());
     let t = Instant::now();
     ks.seed_demo(Some(&ks_log))?;
@@ -182,10 +234,13 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
         eprintln!("== {}: idle RSS {:.1} MiB; load points {:?}", target.name, target.idle_rss_kib as f64 / 1024.0, cfg.connections);
         for &c in &cfg.connections {
             let lc = LoadConfig { addr, connections: c, warmup: cfg.warmup, duration: cfg.duration, auth: auth.clone() };
+            let before = CpuSample::take(srv.pid());
             let (rep, next) = rt.block_on(load::run(&lc, ch))?;
+            let cpu = before.cores_until(&CpuSample::take(srv.pid()));
             ch = next;
-            eprintln!("   {}", rep.summary());
+            eprintln!("   {}  [cores: server {:.2}, driver {:.2}, other {:.2}]", rep.summary(), cpu.0, cpu.1, cpu.2);
             target.points.push(rep);
+            target.cpu.push(cpu);
         }
         target.loaded_rss_kib = srv.rss_kib()?;
         srv.stop()?;
@@ -194,7 +249,7 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
         }
     }
 
-    let md = render(cfg, &keapsake, &keapsake_gen, &http, &sqlite, &ks_log);
+    let md = render(cfg, &keapsake, &keapsake_gen, &http, &sqlite, &ks_log, idle_before);
     println!("\n{md}");
     if let Some(dir) = cfg.report.parent() {
         std::fs::create_dir_all(dir)?;
@@ -212,11 +267,17 @@ fn num(v: f64, prec: usize, unit: &str) -> String {
     if v.is_finite() { format!("{v:.prec$}{unit}") } else { "—".into() }
 }
 
-fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: &Target, ks_log: &Path) -> String {
+fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: &Target, ks_log: &Path, busy_before: f64) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# keapsake bench: {}\n", crate::machine::now_utc());
     let _ = writeln!(s, "Command: `{}`\n", cfg.command);
     let _ = writeln!(s, "{}\n", crate::machine::describe());
+    let _ = writeln!(
+        s,
+        "Other processes used {busy_before:.2} cores in the second before the run; load average (1/5/15 min) at its end: {}.{}\n",
+        crate::machine::loadavg(),
+        if busy_before > 0.2 { " **The machine was not quiet: figures are disturbed.**" } else { "" }
+    );
     let _ = writeln!(
         s,
         "Settings: {} cold starts per server (median; spawn → first 200 on `GET /healthz` on an existing database, polled every 0.1 ms); \
@@ -312,8 +373,15 @@ fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: 
         } else {
             let _ = writeln!(s, "- {}:", t.name);
         }
-        for p in &t.points {
-            let _ = writeln!(s, "  - `{}`{}", p.summary(), if p.chains_broken > 0 { format!(", {} chains broken", p.chains_broken) } else { String::new() });
+        for (i, p) in t.points.iter().enumerate() {
+            let (srv, drv, other) = t.cpu.get(i).copied().unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+            let _ = writeln!(
+                s,
+                "  - `{}`; CPU cores used: server {srv:.2}, driver {drv:.2}, other processes {other:.2}{}{}",
+                p.summary(),
+                if other > 0.2 { " (**machine not quiet: this point is disturbed**)" } else { "" },
+                if p.chains_broken > 0 { format!(", {} chains broken", p.chains_broken) } else { String::new() }
+            );
         }
     }
     let log_len = std::fs::metadata(ks_log).map(|m| m.len()).unwrap_or(0);
