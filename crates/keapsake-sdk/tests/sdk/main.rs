@@ -8,6 +8,7 @@
 mod support;
 
 mod config;
+mod crm;
 mod errors;
 mod keapsake;
 mod login;
