@@ -1025,9 +1025,9 @@ impl ContactBody {
             ch.custom_fields = Some(out);
         }
         if keep("social_accounts") {
+            // Like the slot lists, a `null` list is "not sent" (a read-back of an empty list).
             ch.social_accounts = match b.social_accounts {
-                Field::Absent => Field::Absent,
-                Field::Null => Field::Null,
+                Field::Absent | Field::Null => Field::Absent,
                 Field::Set(items) => Field::Set(socials(items)?),
             };
         }

@@ -311,7 +311,11 @@ pub async fn list(
         conds.push(Cond::TextEq(FAMILY_NAME_KEY, name_key(Some(family))));
     }
     if let Some(t) = parse_time(&q, "since")? {
-        conds.push(Cond::UpdatedSince(t));
+        // Stored times have millisecond precision: a bound inside a millisecond includes it.
+        let floored = t
+            .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(t);
+        conds.push(Cond::UpdatedSince(floored));
     }
     if let Some(t) = parse_time(&q, "until")? {
         conds.push(Cond::UpdatedUntil(t));
