@@ -186,6 +186,16 @@ async fn create_then_get_then_php_style_save_then_delete(backend: Backend) {
         .await;
     assert_eq!((r.status, &r.body["family_name"], &r.body["prefix"]), (200, &json!("Byron"), &json!("Lady")));
 
+    // keap-python and the PHP SDK ≤ 1.5 put the token in the query string, writes included.
+    let r = reqwest::Client::new()
+        .patch(format!("{}contacts/{id}/?access_token={}", api.base, api.token))
+        .json(&json!({"suffix": "Countess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["suffix"], "Countess");
+
     // Neither e-mail nor phone: Keap's exact 400.
     let r = api.post("contacts", &json!({"given_name": "Nobody"})).await;
     assert_eq!((r.status, r.body.clone()), (400, json!({"message": NEEDS})));
@@ -594,6 +604,9 @@ async fn a_read_only_key_reads_but_cannot_write(backend: Backend) {
         })
         .await
         .unwrap();
+    // Keys work in `X-Keap-API-Key` (the PHP SDK's form) as well as as Bearer.
+    let r = reqwest::Client::new().get(format!("{}contacts/{id}", api.base)).header("X-Keap-API-Key", &key).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     let ro = Api { token: key, ..api.clone() };
     assert_eq!(ro.get(&format!("contacts/{id}")).await.status, 200);
     assert_eq!(ro.get("contacts").await.body["count"], 1);

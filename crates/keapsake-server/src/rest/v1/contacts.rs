@@ -242,17 +242,9 @@ async fn insert(
     }
 }
 
-/// Parses a contact body (unknown and read-only fields ignored).
-fn changes(
-    body: Value,
-    mask: Option<&[String]>,
-) -> Result<(ContactBody, ContactChanges), ApiError> {
-    let body: ContactBody = object(body)?;
-    let changes = body
-        .clone()
-        .into_changes(mask)
-        .map_err(ApiError::bad_request)?;
-    Ok((body, changes))
+/// Parses a contact body (unknown and read-only fields ignored) into validated changes.
+fn changes(body: ContactBody, mask: Option<&[String]>) -> Result<ContactChanges, ApiError> {
+    body.into_changes(mask).map_err(ApiError::bad_request)
 }
 
 /// The `order` values of `GET /contacts` (any ASCII case).
@@ -388,7 +380,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     require_write(&principal)?;
     let account = principal.account_id;
-    let (_, changes) = changes(body, None)?;
+    let changes = changes(object(body)?, None)?;
     check_refs(&state, account, &changes).await?;
     let record = insert(&state, account, changes).await?;
     let v = render_one(&state, account, record, &[]).await?;
@@ -408,8 +400,9 @@ pub async fn upsert(
 ) -> Result<Response, ApiError> {
     require_write(&principal)?;
     let account = principal.account_id;
-    let (body, changes) = changes(body, None)?;
+    let body: ContactBody = object(body)?;
     let option = body.duplicate_option().map_err(ApiError::bad_request)?;
+    let changes = changes(body, None)?;
     check_refs(&state, account, &changes).await?;
     let record = match option.and_then(|o| changes.upsert_match(o)) {
         None => insert(&state, account, changes).await?,
@@ -456,7 +449,7 @@ pub async fn update(
     let q = V1Query::from_uri(&uri);
     let mask = parse_update_mask(q.list("update_mask")?).map_err(ApiError::bad_request)?;
     let mask = (!mask.is_empty()).then_some(mask);
-    let (_, changes) = changes(body, mask.as_deref())?;
+    let changes = changes(object(body)?, mask.as_deref())?;
     check_refs(&state, account, &changes).await?;
     let now = state.clock.now();
     let record = match state
