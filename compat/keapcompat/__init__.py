@@ -1,0 +1,1 @@
+"""keapsake compatibility suite: real third-party Keap client libraries against a live keapsake."""

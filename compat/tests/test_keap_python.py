@@ -1,0 +1,350 @@
+"""keap-python 1.3.0 (PyPI `keap-python`, package `keap`) against keapsake.
+
+Driven only through its public API: `Keap.get_authorization_url`, `request_access_token`,
+`refresh_access_token`, and `Keap.REST_V1.<Service>` methods. The library sends the access token
+as `?access_token=` on every REST call, form-posts the code exchange with body credentials and
+refreshes with HTTP Basic. Base URLs: class constants patched by `keapcompat.patches.keap_python`.
+"""
+
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+from keap import Keap
+from keap.KeapToken import KeapToken
+from keap.REST.BaseService import RecordNotFoundError
+from keap.REST.models import DuplicateOption, EmailAddress, PhoneNumber
+
+from keapcompat import browser, patches, server, wire
+from keapcompat.testing import ClientTestCase, unique
+
+
+def _form(ex):
+    return {k: v[0] for k, v in parse_qs(ex.request_body, keep_blank_values=True).items()}
+
+
+def _query(ex):
+    return parse_qs(urlsplit(ex.url).query, keep_blank_values=True)
+
+
+class KeapPython(ClientTestCase):
+    LIBRARY = "keap-python"
+    keap = None
+    code = None
+    first_token = None  # KeapToken from the code exchange
+    token = None  # current KeapToken
+
+    @classmethod
+    def prepare(cls):
+        patches.keap_python(cls.base)
+        cls.keap = Keap(config={
+            "CLIENT_ID": cls.app.client_id,
+            "CLIENT_SECRET": cls.app.client_secret,
+            "REDIRECT_URL": cls.app.redirect_uri,
+            "STORAGE_CLASS": "keap.storages.InMemoryStorage",
+            "APP_NAME": "keapsake-compat",
+        })
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    @property
+    def rest(self):
+        self.require("token", "test_03_exchange_code")
+        return self.keap.REST_V1
+
+    def new_contact(self, **extra):
+        email = EmailAddress(1)
+        email.email = unique("ada") + "@example.com"
+        phone = PhoneNumber(1)
+        phone.number = "555-0100"
+        phone.type = "Work"
+        c = self.call("ContactService.create", self.rest.ContactService.create,
+                      given_name="Ada", family_name="Lovelace",
+                      email_addresses=[email], phone_numbers=[phone], **extra)
+        self.assertIsInstance(c, dict, f"create should return the contact, got {c!r}")
+        self.assertIsInstance(c.get("id"), int, f"contact id should be an integer: {c!r}")
+        return c
+
+    def new_tags(self, n):
+        svc = self.rest.TagService
+        cat = self.call("TagService.create_category", svc.create_category, unique("compat-cat"))
+        tags = [self.call("TagService.create", svc.create, cat["id"], unique("compat-tag")) for _ in range(n)]
+        return cat, tags
+
+    # --- OAuth ----------------------------------------------------------------------------------
+
+    def test_01_authorization_url_login_and_consent(self):
+        url = self.keap.get_authorization_url(state="compat-kp-1")
+        parts = urlsplit(url)
+        self.assertEqual(f"{parts.scheme}://{parts.netloc}{parts.path}", self.base + "/app/oauth/authorize")
+        q = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        self.assertEqual(q, {"client_id": self.app.client_id, "redirect_uri": self.app.redirect_uri,
+                             "response_type": "code", "scope": "full", "state": "compat-kp-1"})
+        res = browser.authorize(url, server.DEMO_USER, server.DEMO_PASSWORD)
+        self.assertTrue(res.location.startswith(self.app.redirect_uri + "?"), res.location)
+        self.assertIsNone(res.error, res.location)
+        self.assertTrue(res.code, f"no code in {res.location}")
+        self.assertEqual(res.state, "compat-kp-1")
+        type(self).code = res.code
+
+    def test_02_default_empty_state_is_echoed(self):
+        # keap-python always sends `state=`, empty unless given (oauth.md §3.1: echo it, even empty).
+        url = self.keap.get_authorization_url()
+        self.assertIn("state=", url)
+        res = browser.authorize(url, server.DEMO_USER, server.DEMO_PASSWORD)
+        self.assertTrue(res.code, res.location)
+        self.assertIn("state", res.query, f"empty state not echoed: {res.location}")
+        self.assertEqual(res.state, "")
+
+    def test_03_exchange_code(self):
+        code = self.require("code", "test_01_authorization_url_login_and_consent")
+        token = self.call("request_access_token", self.keap.request_access_token, code)
+        ex = self.wire_exchange("POST", "/token")
+        self.assertEqual(ex.status, 200, ex.response_body)
+        self.assertEqual(_form(ex), {"client_id": self.app.client_id, "client_secret": "…",
+                                     "redirect_uri": self.app.redirect_uri, "code": "…",
+                                     "grant_type": "authorization_code"})
+        self.assertNotIn("Authorization", ex.request_headers)
+        self.assertEqual(ex.response_headers.get("cache-control"), "no-store")
+        self.assertTrue(ex.response_headers.get("content-type", "").startswith("application/json"))
+        self.assertEqual(ex.json()["token_type"], "bearer")
+        self.assertTrue(token.access_token)
+        self.assertTrue(token.refresh_token)
+        self.assertIsInstance(token.expires_in, int)
+        self.assertEqual(token.expires_in, 3600)
+        self.assertEqual(token.scope, "full|demo1.infusionsoft.com")
+        self.assertFalse(token.is_expired)
+        self.assertIs(self.keap.token, token, "the library stores the token it built")
+        type(self).first_token = type(self).token = token
+
+    def test_04_rest_call_sends_access_token_query(self):
+        info = self.call("UserService.get_logged_in_user_info",
+                         self.rest.UserService.get_logged_in_user_info)
+        ex = self.wire_exchange("GET", "/crm/rest/v1/oauth/connect/userinfo")
+        self.assertEqual(_query(ex).get("access_token"), ["…"], "keap-python authenticates by query")
+        self.assertNotIn("Authorization", ex.request_headers)
+        self.assertEqual(info.get("email"), server.DEMO_USER)
+        self.assertEqual(info.get("infusionsoft_id"), server.DEMO_USER)
+        self.assertIsInstance(info.get("global_user_id"), int)
+
+    def test_05_refresh_rotates(self):
+        old = self.require("first_token", "test_03_exchange_code")
+        new = self.call("refresh_access_token", self.keap.refresh_access_token)
+        ex = self.wire_exchange("POST", "/token")
+        self.assertEqual(ex.status, 200, ex.response_body)
+        self.assertEqual(_form(ex), {"grant_type": "refresh_token", "refresh_token": "…"})
+        self.assertIn("Authorization", ex.request_headers, "keap-python refreshes with HTTP Basic")
+        self.assertTrue(new.access_token)
+        self.assertTrue(new.refresh_token)
+        self.assertNotEqual(new.refresh_token, old.refresh_token, "refresh token must rotate")
+        self.assertNotEqual(new.access_token, old.access_token)
+        self.assertEqual(new.scope, "full|demo1.infusionsoft.com")
+        type(self).token = new
+        info = self.call("userinfo with the refreshed token", self.rest.UserService.get_logged_in_user_info)
+        self.assertEqual(info.get("email"), server.DEMO_USER)
+
+    def test_06_rotated_refresh_token_is_refused(self):
+        old = self.require("first_token", "test_03_exchange_code")
+        current = self.require("token", "test_05_refresh_rotates")
+        self.assertNotEqual(old.refresh_token, current.refresh_token, "precondition: test_05 rotated")
+        self.keap.save_token(KeapToken(access_token=current.access_token, refresh_token=old.refresh_token,
+                                       expires_in=current.expires_in, scope=current.scope))
+        # keap-python builds a token from whatever JSON /token returns; an error body yields a token
+        # without access_token, and saving it raises "No token set for client ..." (its XML-RPC
+        # services refuse a missing token). The refusal itself is asserted on the wire.
+        with self.assertRaises(Exception):
+            self.keap.refresh_access_token()
+        ex = self.wire_exchange("POST", "/token")
+        self.assertEqual(ex.status, 400, ex.response_body)
+        self.assertEqual(ex.json().get("error"), "invalid_grant", ex.response_body)
+        self.assertEqual(ex.response_headers.get("cache-control"), "no-store")
+        # Put the good token back: within the reuse grace window the family is not revoked
+        # (oauth.md §4.3), so the current refresh token still works.
+        self.keap.save_token(current)
+        again = self.call("refresh_access_token after a refused replay", self.keap.refresh_access_token)
+        self.assertTrue(again.access_token)
+        self.assertNotEqual(again.refresh_token, current.refresh_token)
+        type(self).token = again
+
+    # --- contacts -------------------------------------------------------------------------------
+
+    def test_10_contact_create(self):
+        c = self.new_contact(opt_in_reason="compat suite")
+        ex = self.wire_exchange("POST", "/crm/rest/v1/contacts")
+        self.assertEqual(ex.status, 201, "POST /contacts answers 201 (rest-v1.md §1.2)")
+        self.assertEqual(c["given_name"], "Ada")
+        self.assertEqual(c["family_name"], "Lovelace")
+        self.assertEqual([(e["field"], e["email"].endswith("@example.com")) for e in c["email_addresses"]],
+                         [("EMAIL1", True)])
+        self.assertEqual([(p["field"], p["number"]) for p in c["phone_numbers"]], [("PHONE1", "555-0100")])
+        self.assertEqual(c.get("tag_ids"), [])
+        self.assertV1Date(c.get("date_created"), "date_created")
+        self.assertV1Date(c.get("last_updated"), "last_updated")
+
+    def test_11_contact_get(self):
+        c = self.new_contact()
+        got = self.call("ContactService.get", self.rest.ContactService.get, c["id"])
+        self.assertEqual(got["id"], c["id"])
+        self.assertEqual(got["given_name"], "Ada")
+        self.assertEqual(got["email_addresses"], c["email_addresses"])
+        # optional_properties as a list: requests repeats the key (rest-v1.md §0.1 accepts both forms)
+        got = self.call("ContactService.get(optional_properties=[...])", self.rest.ContactService.get,
+                        c["id"], optional_properties=["job_title", "custom_fields"])
+        self.assertEqual(_query(self.wire_exchange("GET", f"/crm/rest/v1/contacts/{c['id']}"))
+                         .get("optional_properties"), ["job_title", "custom_fields"])
+        self.assertIn("job_title", got)
+        self.assertIn("custom_fields", got)
+
+    def test_12_contact_update(self):
+        c = self.new_contact()
+        up = self.call("ContactService.update", self.rest.ContactService.update, c["id"],
+                       given_name="Augusta", job_title="Analyst")
+        ex = self.wire_exchange("PATCH", f"/crm/rest/v1/contacts/{c['id']}")
+        self.assertEqual(ex.status, 200, ex.response_body)
+        # keap-python puts the path id into the PATCH body too; it must be ignored (read-only field)
+        self.assertIn('"id":', ex.request_body)
+        self.assertEqual(up["id"], c["id"])
+        self.assertEqual(up["given_name"], "Augusta")
+        self.assertEqual(up["family_name"], "Lovelace")
+        self.assertEqual(up["email_addresses"], c["email_addresses"], "slots not sent must stay")
+        got = self.call("ContactService.get", self.rest.ContactService.get, c["id"],
+                        optional_properties="job_title")
+        self.assertEqual(got["given_name"], "Augusta")
+        self.assertEqual(got.get("job_title"), "Analyst")
+        # update_mask: only the named field is applied
+        up = self.call("ContactService.update(update_mask=...)", self.rest.ContactService.update, c["id"],
+                       update_mask=["family_name"], given_name="Ignored", family_name="King")
+        self.assertEqual((up["given_name"], up["family_name"]), ("Augusta", "King"))
+
+    def test_13_contact_list(self):
+        c = self.new_contact()
+        email = c["email_addresses"][0]["email"]
+        page = self.call("ContactService.list(email=...)", self.rest.ContactService.list, email=email)
+        ex = self.wire_exchange("GET", "/crm/rest/v1/contacts")
+        q = _query(ex)
+        # what keap-python sends by default: order=id, limit=1000, no offset (0 is dropped)
+        self.assertEqual((q.get("order"), q.get("limit"), q.get("offset")), (["id"], ["1000"], None))
+        self.assertV1ListEnvelope(page, "contacts")
+        self.assertEqual([x["id"] for x in page["contacts"]], [c["id"]])
+        self.assertEqual(page["count"], 1)
+        self.new_contact()
+        page = self.call("ContactService.list(limit=1)", self.rest.ContactService.list, limit=1)
+        self.assertV1ListEnvelope(page, "contacts")
+        self.assertEqual(len(page["contacts"]), 1)
+        self.assertGreaterEqual(page["count"], 2, "count is the total, not the page size")
+        self.assertIn("offset=1", page["next"])
+        self.assertIn("limit=1", page["next"])
+
+    def test_14_contact_upsert(self):
+        c = self.new_contact()
+        email = EmailAddress(1)
+        email.email = c["email_addresses"][0]["email"]
+        up = self.call("ContactService.create(duplicate_option=Email)", self.rest.ContactService.create,
+                       duplicate_option=DuplicateOption.EMAIL, email_addresses=[email], given_name="Ada B.")
+        ex = self.wire_exchange("PUT", "/crm/rest/v1/contacts")
+        self.assertEqual(ex.status, 200, ex.response_body)
+        self.assertEqual(up["id"], c["id"], "matched by e-mail, so updated in place")
+        self.assertEqual(up["given_name"], "Ada B.")
+        self.assertEqual(up["family_name"], "Lovelace")
+
+    def test_15_contact_dates_in_keap_python_form(self):
+        # keap-python serialises datetimes as `2024-01-02T03:04:05.123456Z` (six fractional digits)
+        # and dates as `yyyy-MM-dd`, in bodies and in the since/until query alike.
+        before = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=5)
+        c = self.new_contact(birthday=datetime(1815, 12, 10, 8, 30, 0, 250000), anniversary=date(1835, 7, 8))
+        sent = self.wire_exchange("POST", "/crm/rest/v1/contacts").request_body
+        self.assertIn('"birthday": "1815-12-10T08:30:00.250000Z"', sent)
+        self.assertIn('"anniversary": "1835-07-08"', sent)
+        got = self.call("ContactService.get", self.rest.ContactService.get, c["id"])
+        self.assertEqual(got.get("birthday"), "1815-12-10T08:30:00.250+0000")
+        self.assertEqual(got.get("anniversary"), "1835-07-08")
+        email = c["email_addresses"][0]["email"]
+        page = self.call("ContactService.list(since=...)", self.rest.ContactService.list, email=email, since=before)
+        self.assertIn("Z", _query(self.wire_exchange("GET", "/crm/rest/v1/contacts"))["since"][0])
+        self.assertEqual([x["id"] for x in page["contacts"]], [c["id"]])
+        page = self.call("ContactService.list(until=...)", self.rest.ContactService.list, email=email, until=before)
+        self.assertEqual(page["contacts"], [])
+        self.assertEqual(page["count"], 0)
+
+    def test_16_contact_delete(self):
+        c = self.new_contact()
+        self.assertIs(self.call("ContactService.delete", self.rest.ContactService.delete, c["id"]), True)
+        self.assertEqual(self.wire_exchange("DELETE", f"/crm/rest/v1/contacts/{c['id']}").status, 204)
+        with self.assertRaises(RecordNotFoundError):
+            self.rest.ContactService.get(c["id"])
+        ex = self.wire_exchange("GET", f"/crm/rest/v1/contacts/{c['id']}")
+        self.assertIsInstance(ex.json().get("message"), str, ex.response_body)
+
+    # --- tags -----------------------------------------------------------------------------------
+
+    def test_20_tag_category_and_tag_create(self):
+        svc = self.rest.TagService
+        cat_name = unique("compat-cat")
+        cat = self.call("TagService.create_category", svc.create_category, cat_name, "made by the compat suite")
+        self.assertEqual(self.wire_exchange("POST", "/crm/rest/v1/tags/categories").status, 200)
+        self.assertIsInstance(cat.get("id"), int)
+        self.assertEqual(cat.get("name"), cat_name)
+        name = unique("compat-tag")
+        tag = self.call("TagService.create", svc.create, cat["id"], name, "a tag")
+        self.assertEqual(self.wire_exchange("POST", "/crm/rest/v1/tags").status, 200,
+                         "POST /tags answers 200 (rest-v1.md §2.2)")
+        self.assertIsInstance(tag.get("id"), int)
+        self.assertEqual(tag.get("name"), name)
+        self.assertEqual(tag.get("description"), "a tag")
+        self.assertEqual((tag.get("category") or {}).get("id"), cat["id"])
+        self.assertEqual((tag.get("category") or {}).get("name"), cat_name)
+        got = self.call("TagService.get", svc.get, tag["id"])
+        self.assertEqual(got, tag)
+        page = self.call("TagService.list(name=...)", svc.list, name=name)
+        self.assertV1ListEnvelope(page, "tags")
+        self.assertEqual([t["id"] for t in page["tags"]], [tag["id"]])
+        page = self.call("TagService.list(category=...)", svc.list, category=cat["id"])
+        self.assertEqual([t["id"] for t in page["tags"]], [tag["id"]])
+
+    def test_21_tag_apply(self):
+        c = self.new_contact()
+        _, tags = self.new_tags(3)
+        t1, t2, t3 = (t["id"] for t in tags)
+        svc = self.rest.ContactService
+        res = self.call("ContactService.add_tags", svc.add_tags, c["id"], [t1, t2])
+        self.assertEqual(self.wire_exchange("POST", f"/crm/rest/v1/contacts/{c['id']}/tags").status, 200)
+        self.assertEqual(res, {str(t1): "SUCCESS", str(t2): "SUCCESS"})
+        res = self.call("ContactService.add_tags (again)", svc.add_tags, c["id"], [t1])
+        self.assertEqual(res, {str(t1): "DUPLICATE"})
+        res = self.call("TagService.add_contacts", self.rest.TagService.add_contacts, t3, [c["id"]])
+        self.assertEqual(res, {str(c["id"]): "SUCCESS"})
+        page = self.call("ContactService.get_tags", svc.get_tags, c["id"])
+        self.assertV1ListEnvelope(page, "tags")
+        self.assertEqual(sorted(t["tag"]["id"] for t in page["tags"]), sorted([t1, t2, t3]))
+        for t in page["tags"]:
+            self.assertIsInstance(t["tag"].get("category"), str, "SimpleTag.category is the category name")
+            self.assertV1Date(t.get("date_applied"), "date_applied")
+        self.assertEqual(sorted(self.call("ContactService.get", svc.get, c["id"])["tag_ids"]), sorted([t1, t2, t3]))
+        page = self.call("TagService.get_tagged_contacts", self.rest.TagService.get_tagged_contacts, t3)
+        self.assertV1ListEnvelope(page, "contacts")
+        self.assertEqual([x["contact"]["id"] for x in page["contacts"]], [c["id"]])
+        self.assertEqual(page["contacts"][0]["contact"].get("first_name"), "Ada")
+
+    def test_22_tag_remove(self):
+        c = self.new_contact()
+        _, tags = self.new_tags(5)
+        ids = [t["id"] for t in tags]
+        svc, tsvc = self.rest.ContactService, self.rest.TagService
+        self.call("ContactService.add_tags", svc.add_tags, c["id"], ids)
+        cid = c["id"]
+        steps = [
+            ("ContactService.remove_tag", svc.remove_tag, (cid, ids[0]), f"/crm/rest/v1/contacts/{cid}/tags/{ids[0]}"),
+            # a list of ids goes out as repeated keys: ?ids=a&ids=b
+            ("ContactService.remove_tags", svc.remove_tags, (cid, ids[1:3]), f"/crm/rest/v1/contacts/{cid}/tags"),
+            ("TagService.remove_contact", tsvc.remove_contact, (ids[3], cid), f"/crm/rest/v1/tags/{ids[3]}/contacts/{cid}"),
+            # comma-separated: ?ids=a,b
+            ("TagService.remove_contacts", tsvc.remove_contacts, (ids[4], [cid]), f"/crm/rest/v1/tags/{ids[4]}/contacts"),
+        ]
+        for what, fn, args, path in steps:
+            self.assertIs(self.call(what, fn, *args), True, what)
+            self.assertEqual(self.wire_exchange("DELETE", path).status, 204, what)
+        self.assertEqual(_query(wire.last("DELETE", f"/crm/rest/v1/contacts/{cid}/tags")).get("ids"),
+                         [str(ids[1]), str(ids[2])])
+        page = self.call("ContactService.get_tags", svc.get_tags, cid)
+        self.assertEqual(page["tags"], [])
+        self.assertEqual(page["count"], 0)
+        self.assertEqual(self.call("ContactService.get", svc.get, cid)["tag_ids"], [])
