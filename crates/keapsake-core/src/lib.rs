@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod crm;
+pub mod crm_more;
 pub mod csrf;
 pub mod ids;
 pub mod oauth;
