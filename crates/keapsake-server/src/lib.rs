@@ -83,7 +83,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(telemetry::make_span(trust_forwarded))
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(SetSensitiveResponseHeadersLayer::new(
