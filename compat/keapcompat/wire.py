@@ -12,6 +12,8 @@ query, headers and body reach keapsake exactly as the library produced them.
   Every rerouted request is counted per origin so the README's claims can be checked.
 * **Guard** — any other non-loopback destination raises, so no request of the suite can ever reach
   the real Keap (or anything else) by accident.
+* **Timeout** — requests made without a timeout (all of the libraries') get 30 s, so a hung
+  server fails the test instead of hanging the suite.
 * **Recorder** — every exchange is kept (credentials redacted) so tests can assert what a client
   put on the wire when the library itself hides it (e.g. keap-python swallows /token statuses), and
   so failures print the exchanges of the failing test.
@@ -30,6 +32,7 @@ KEAP_ORIGINS = (
 )
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
+DEFAULT_TIMEOUT = 30  # seconds, for requests made without a timeout
 _target = None  # origin of the keapsake under test
 exchanges = []  # Exchange records, in order
 rerouted = {}  # Keap origin -> number of requests rerouted from it
@@ -81,7 +84,10 @@ def reroute(url):
     return url, None
 
 
-def _send(self, request, *args, **kwargs):
+def _send(self, request, stream=False, timeout=None, *args, **kwargs):
+    # None of the libraries sets a timeout; a hung server must fail a test, not hang the suite.
+    if timeout is None:
+        timeout = DEFAULT_TIMEOUT
     url, from_origin = reroute(request.url)
     if from_origin:
         rerouted[from_origin] = rerouted.get(from_origin, 0) + 1
@@ -96,7 +102,7 @@ def _send(self, request, *args, **kwargs):
                   {k: ("…" if k.lower() == "authorization" else v) for k, v in request.headers.items()},
                   redact(body or ""), from_origin)
     exchanges.append(ex)
-    response = _original_send(self, request, *args, **kwargs)
+    response = _original_send(self, request, stream, timeout, *args, **kwargs)
     ex.status = response.status_code
     ex.response_headers = dict(response.headers)
     try:

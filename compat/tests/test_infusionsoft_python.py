@@ -133,6 +133,16 @@ class InfusionsoftPython(ClientTestCase):
         self.assertNotEqual(again["refresh_token"], current["refresh_token"])
         type(self).current = again
 
+    def test_06_unknown_access_token_raises_auth_error(self):
+        self.require("current", "test_02_exchange_code")
+        self.client.set_token("not-a-real-token")
+        # the library raises AuthError exactly for 401/403
+        with self.assertRaises(infusionsoft.AuthError):
+            self.client.get_data("oauth/connect/userinfo")
+        ex = self.wire_exchange("GET", "/crm/rest/v1/oauth/connect/userinfo")
+        self.assertEqual(ex.status, 401)
+        self.assertIn("fault", ex.json())
+
     # --- contacts -------------------------------------------------------------------------------
 
     def test_10_contact_create(self):

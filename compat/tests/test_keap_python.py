@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from keap import Keap
 from keap.KeapToken import KeapToken
+from keap.exceptions import KeapUnauthorizedException
 from keap.REST.BaseService import RecordNotFoundError
 from keap.REST.models import DuplicateOption, EmailAddress, PhoneNumber
 
@@ -165,6 +166,21 @@ class KeapPython(ClientTestCase):
         self.assertNotEqual(again.refresh_token, current.refresh_token)
         type(self).token = again
 
+    def test_07_unknown_access_token_raises_unauthorized(self):
+        # keap-python parses every non-204 body as JSON before looking at the status, so a 401 must
+        # carry a JSON body (Apigee's fault envelope, oauth.md §6) for its typed exception to fire.
+        current = self.require("token", "test_03_exchange_code")
+        self.keap.save_token(KeapToken(access_token="not-a-real-token", refresh_token=current.refresh_token,
+                                       expires_in=current.expires_in, scope=current.scope))
+        try:
+            with self.assertRaises(KeapUnauthorizedException):
+                self.keap.REST_V1.UserService.get_logged_in_user_info()
+        finally:
+            self.keap.save_token(current)
+        ex = self.wire_exchange("GET", "/crm/rest/v1/oauth/connect/userinfo")
+        self.assertEqual(ex.status, 401)
+        self.assertEqual(ex.json()["fault"]["detail"]["errorcode"], "keymanagement.service.invalid_access_token")
+
     # --- contacts -------------------------------------------------------------------------------
 
     def test_10_contact_create(self):
@@ -227,6 +243,11 @@ class KeapPython(ClientTestCase):
         self.assertEqual([x["id"] for x in page["contacts"]], [c["id"]])
         self.assertEqual(page["count"], 1)
         self.new_contact()
+        # ascending=True is sent as `ascending=True`, a parameter v1 does not define: ignored
+        page = self.call("ContactService.list(ascending=True)", self.rest.ContactService.list,
+                         email=email, ascending=True)
+        self.assertEqual(_query(self.wire_exchange("GET", "/crm/rest/v1/contacts")).get("ascending"), ["True"])
+        self.assertEqual([x["id"] for x in page["contacts"]], [c["id"]])
         page = self.call("ContactService.list(limit=1)", self.rest.ContactService.list, limit=1)
         self.assertV1ListEnvelope(page, "contacts")
         self.assertEqual(len(page["contacts"]), 1)
