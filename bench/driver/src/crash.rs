@@ -16,16 +16,16 @@
 //! rotation that was lost also shows up in check 1: its access token is gone.)
 //!
 //! The server runs with a long refresh-reuse grace so presenting rotated tokens never revokes a
-//! family (the reuse policy is not what this checks). By default the demo app's secret is first
-//! replaced by a generated one (`keapsake app rotate-secret`): the demo secret is stored as
-//! Argon2id, which limits a burst to a few dozen refreshes; a generated one lets thousands of
-//! acknowledged writes, in hundreds of group commits, race each kill.
+//! family (the reuse policy is not what this checks). The chains authenticate as the demo app,
+//! whose secret is stored as SHA-256 (since 4b102dc; before, it was Argon2id, which limited a
+//! burst to a few dozen refreshes); `generated_secret` rotates it to a generated one first, for
+//! builds where that is still so.
 //!
 //! [`CrashConfig::sabotage`] is the check's own self-test: it restores a copy of the database
 //! taken before the burst, which is exactly a lost-writes bug, and the check must report it.
 
 use crate::http::{BasicAuth, Conn, TokenPair};
-use crate::procs::{Keapsake, ServerProc, free_addr};
+use crate::procs::{Keapsake, ServerProc, free_addr, suffixed};
 use anyhow::{Context as _, bail};
 use hyper::StatusCode;
 use std::net::SocketAddr;
@@ -57,7 +57,7 @@ pub struct CrashConfig {
     pub client_id: String,
     /// Client secret.
     pub client_secret: String,
-    /// Replace the demo app's Argon2-stored secret with a generated (SHA-256) one first.
+    /// Replace the demo app's secret with a generated (SHA-256-stored) one first.
     pub generated_secret: bool,
     /// Self-test: before each burst stop the server and copy the database; after the kill,
     /// restore the copy. Every acknowledged write of the burst is then lost, and must be reported.
@@ -78,7 +78,7 @@ impl CrashConfig {
             log: None,
             client_id: "keapsake-demo-app".into(),
             client_secret: "keapsake-demo-secret".into(),
-            generated_secret: true,
+            generated_secret: false,
             sabotage: false,
         }
     }
@@ -264,12 +264,6 @@ fn tail(t: &str) -> &str {
     &t[t.len().saturating_sub(6)..]
 }
 
-/// `path` with `suffix` appended to its file name (`crash.db` → `crash.db-wal`).
-fn suffixed(path: &std::path::Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
 
 /// The database file and its WAL, each with the path of its sabotage copy.
 fn db_files(db: &std::path::Path) -> Vec<(PathBuf, PathBuf)> {

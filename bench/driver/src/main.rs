@@ -116,10 +116,10 @@ enum Cmd {
         /// Extra `keapsake serve` arguments, e.g. `--serve-arg=--durability --serve-arg=relaxed`.
         #[arg(long = "serve-arg", allow_hyphen_values = true)]
         serve_args: Vec<String>,
-        /// Keep the demo app's Argon2-stored secret (a few dozen refreshes per burst) instead of
-        /// rotating it to a generated one.
+        /// Rotate the demo app's secret to a generated one first (for builds that still store the
+        /// demo secret as Argon2id, which allows only a few dozen refreshes per burst).
         #[arg(long)]
-        demo_secret: bool,
+        rotate_secret: bool,
         /// Self-test of the check: restore a pre-burst copy of the database after each kill.
         /// Every acknowledged write is then lost, and the run must fail.
         #[arg(long)]
@@ -197,7 +197,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             println!("{}", rep.summary());
             Ok(if rep.errors() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Cmd::Crash { keapsake_bin, work_dir, cycles, chains, kill_min_ms, kill_max_ms, seed, serve_args, demo_secret, sabotage } => {
+        Cmd::Crash { keapsake_bin, work_dir, cycles, chains, kill_min_ms, kill_max_ms, seed, serve_args, rotate_secret, sabotage } => {
             if work_dir.exists() {
                 std::fs::remove_dir_all(&work_dir).with_context(|| format!("cannot wipe {}", work_dir.display()))?;
             }
@@ -212,7 +212,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 cfg.seed = s;
             }
             cfg.serve_args = serve_args;
-            cfg.generated_secret = !demo_secret;
+            cfg.generated_secret = rotate_secret;
             cfg.sabotage = sabotage;
             cfg.log = Some(work_dir.join("keapsake.log"));
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

@@ -264,3 +264,10 @@ impl Keapsake {
         srv.stop()
     }
 }
+
+/// `path` with `suffix` appended to its file name (`k.db` → `k.db-wal`).
+pub fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}

@@ -149,11 +149,26 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     let t = Instant::now();
     ks.seed_demo(Some(&ks_log))?;
     let mut chains: Vec<String> = ks.mint_many(max_conns)?.into_iter().map(|p| p.refresh_token).collect();
+    // An identical copy (same tokens) for the synchronous=NORMAL run, so both durabilities start
+    // from the same database and neither inherits the other's rows.
+    let ks_relaxed = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake-relaxed.db"));
+    for suffix in ["", "-wal"] {
+        let from = crate::procs::suffixed(&ks.database, suffix);
+        if from.exists() {
+            std::fs::copy(&from, crate::procs::suffixed(&ks_relaxed.database, suffix))?;
+        }
+    }
+    let mut chains_relaxed = chains.clone();
     eprintln!("   done in {:.1} s", t.elapsed().as_secs_f64());
 
     let ks_args = |addr| {
         let extra: Vec<&str> = cfg.keapsake_args.iter().map(String::as_str).collect();
         ks.serve_args(addr, &extra)
+    };
+    let relaxed_args = |addr| {
+        let mut extra: Vec<&str> = cfg.keapsake_args.iter().map(String::as_str).collect();
+        extra.extend(["--durability", "relaxed"]);
+        ks_relaxed.serve_args(addr, &extra)
     };
     let http_args = |addr: std::net::SocketAddr| vec!["--listen".to_string(), addr.to_string()];
     let sqlite_args = |addr: std::net::SocketAddr| {
@@ -168,7 +183,7 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     };
 
     let mut keapsake = Target { name: "keapsake", ..Target::default() };
-    let mut keapsake_gen = Target { name: "keapsake (generated secret)", ..Target::default() };
+    let mut keapsake_relaxed = Target { name: "keapsake --durability relaxed", ..Target::default() };
     let mut http = Target { name: "ceiling-http", ..Target::default() };
     let mut sqlite = Target { name: "ceiling-sqlite", ..Target::default() };
 
@@ -196,28 +211,29 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     }
 
     // (b) + (c): one process per server: a few requests, idle RSS, then the load points.
-    // The demo app's secret is operator-chosen, so keapsake stores it as Argon2id and verifies it
-    // on every grant. The last target re-runs keapsake after `app rotate-secret`, which stores a
-    // generated secret as SHA-256: the difference is the cost of Argon2 per request.
+    // The last target is keapsake with synchronous=NORMAL on an identical copy of the database:
+    // the difference from the default (FULL) is what the fsync per group commit costs.
     let fixed: Vec<String> = vec!["unused-by-the-ceilings".to_string(); max_conns];
     #[derive(PartialEq)]
     enum Kind {
         Ceiling,
         Keapsake,
-        KeapsakeGenerated,
+        KeapsakeRelaxed,
     }
     for (target, bin, args, log, kind) in [
         (&mut http, &cfg.ceiling_http_bin, &http_args as &dyn Fn(_) -> Vec<String>, None, Kind::Ceiling),
         (&mut sqlite, &cfg.ceiling_sqlite_bin, &sqlite_args, None, Kind::Ceiling),
         (&mut keapsake, &cfg.keapsake_bin, &ks_args, Some(ks_log.as_path()), Kind::Keapsake),
-        (&mut keapsake_gen, &cfg.keapsake_bin, &ks_args, Some(ks_log.as_path()), Kind::KeapsakeGenerated),
+        (&mut keapsake_relaxed, &cfg.keapsake_bin, &relaxed_args, Some(ks_log.as_path()), Kind::KeapsakeRelaxed),
     ] {
-        let auth = if kind == Kind::KeapsakeGenerated { BasicAuth::new(CLIENT_ID, &ks.rotate_secret()?)? } else { auth.clone() };
-        let is_ks = kind != Kind::Ceiling;
         let addr = free_addr()?;
         let mut srv = ServerProc::spawn(bin, &args(addr), addr, log)?;
         srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-        let mut ch = if is_ks { std::mem::take(&mut chains) } else { fixed.clone() };
+        let mut ch = match kind {
+            Kind::Ceiling => fixed.clone(),
+            Kind::Keapsake => std::mem::take(&mut chains),
+            Kind::KeapsakeRelaxed => std::mem::take(&mut chains_relaxed),
+        };
         // A few requests, so the idle figure includes what the first requests allocate.
         rt.block_on(async {
             let mut c = Conn::connect(addr).await?;
@@ -244,12 +260,14 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
         }
         target.loaded_rss_kib = srv.rss_kib()?;
         srv.stop()?;
-        if is_ks {
-            chains = ch;
+        match kind {
+            Kind::Ceiling => {}
+            Kind::Keapsake => chains = ch,
+            Kind::KeapsakeRelaxed => chains_relaxed = ch,
         }
     }
 
-    let md = render(cfg, &keapsake, &keapsake_gen, &http, &sqlite, &ks_log, idle_before);
+    let md = render(cfg, &keapsake, &keapsake_relaxed, &http, &sqlite, &ks_log, idle_before);
     println!("\n{md}");
     if let Some(dir) = cfg.report.parent() {
         std::fs::create_dir_all(dir)?;
@@ -267,7 +285,7 @@ fn num(v: f64, prec: usize, unit: &str) -> String {
     if v.is_finite() { format!("{v:.prec$}{unit}") } else { "—".into() }
 }
 
-fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: &Target, ks_log: &Path, busy_before: f64) -> String {
+fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlite: &Target, ks_log: &Path, busy_before: f64) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# keapsake bench: {}\n", crate::machine::now_utc());
     let _ = writeln!(s, "Command: `{}`\n", cfg.command);
@@ -295,10 +313,10 @@ fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: 
     );
     let _ = writeln!(
         s,
-        "*keapsake* authenticates as the demo app, whose operator-chosen secret is stored as Argon2id (verified on every grant); \
-         *keapsake, generated secret* is the same server and database after `keapsake app rotate-secret`, which stores a generated secret as SHA-256.\n"
+        "*keapsake* is the default (`synchronous=FULL`: an fsync per group commit); *keapsake relaxed* is `--durability relaxed` \
+         (`synchronous=NORMAL`) on an identical copy of the database, to show what the fsync costs. Both authenticate as the demo app.\n"
     );
-    let _ = writeln!(s, "| metric | keapsake | keapsake, generated secret | ceiling-http | ceiling-sqlite | keapsake ÷ ceiling-http | keapsake ÷ ceiling-sqlite | generated ÷ ceiling-sqlite |");
+    let _ = writeln!(s, "| metric | keapsake | keapsake relaxed | ceiling-http | ceiling-sqlite | keapsake ÷ ceiling-http | keapsake ÷ ceiling-sqlite | relaxed ÷ ceiling-sqlite |");
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
     let row = |s: &mut String, name: &str, v: [f64; 4], unit: &str, prec: usize| {
         let [k, g, h, q] = v;
@@ -316,10 +334,10 @@ fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: 
     };
     row(&mut s, "cold start, median", [ks.cold_median(), f64::NAN, http.cold_median(), sqlite.cold_median()], " ms", 2);
     let mib = |kib: u64| if kib == 0 { f64::NAN } else { kib as f64 / 1024.0 };
-    row(&mut s, "idle RSS", [mib(ks.idle_rss_kib), mib(gen_.idle_rss_kib), mib(http.idle_rss_kib), mib(sqlite.idle_rss_kib)], " MiB", 1);
-    row(&mut s, "RSS after load", [mib(ks.loaded_rss_kib), mib(gen_.loaded_rss_kib), mib(http.loaded_rss_kib), mib(sqlite.loaded_rss_kib)], " MiB", 1);
+    row(&mut s, "idle RSS", [mib(ks.idle_rss_kib), mib(relaxed.idle_rss_kib), mib(http.idle_rss_kib), mib(sqlite.idle_rss_kib)], " MiB", 1);
+    row(&mut s, "RSS after load", [mib(ks.loaded_rss_kib), mib(relaxed.loaded_rss_kib), mib(http.loaded_rss_kib), mib(sqlite.loaded_rss_kib)], " MiB", 1);
     for &c in &cfg.connections {
-        let get = |f: &dyn Fn(&LoadReport) -> f64| [ks, gen_, http, sqlite].map(|t| t.point(c).map_or(f64::NAN, f));
+        let get = |f: &dyn Fn(&LoadReport) -> f64| [ks, relaxed, http, sqlite].map(|t| t.point(c).map_or(f64::NAN, f));
         row(&mut s, &format!("refresh req/s, {c} conn"), get(&|r| r.rps()), "", 0);
         row(&mut s, &format!("refresh p50, {c} conn"), get(&|r| r.quantile_ms(0.5)), " ms", 3);
         row(&mut s, &format!("refresh p99, {c} conn"), get(&|r| r.quantile_ms(0.99)), " ms", 3);
@@ -345,11 +363,11 @@ fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: 
     );
     let top = cfg.connections.iter().copied().max().unwrap_or(1);
     let q = sqlite.point(top).map_or(0.0, LoadReport::rps);
-    for t in [ks, gen_] {
+    for (t, note) in [(ks, ""), (relaxed, " (for reference; the target is for the default)")] {
         let k = t.point(top).map_or(0.0, LoadReport::rps);
         let _ = writeln!(
             s,
-            "- {} refresh req/s at {top} conn ≥ ceiling-sqlite at {top}: {k:.0} vs {q:.0} ({}), {}{}",
+            "- {} refresh req/s at {top} conn ≥ ceiling-sqlite at {top}{note}: {k:.0} vs {q:.0} ({}), {}{}",
             t.name,
             ratio(k, q),
             verdict(k >= q && k > 0.0),
@@ -358,7 +376,7 @@ fn render(cfg: &SuiteConfig, ks: &Target, gen_: &Target, http: &Target, sqlite: 
     }
 
     let _ = writeln!(s, "\n## Detail\n");
-    for t in [ks, gen_, http, sqlite] {
+    for t in [ks, relaxed, http, sqlite] {
         if !t.cold_ms.is_empty() {
             let mut cold = t.cold_ms.clone();
             cold.sort_by(f64::total_cmp);
