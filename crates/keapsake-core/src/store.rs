@@ -527,6 +527,7 @@ pub trait Store:
     + SessionStore
     + KeyStore
     + crate::records::RecordStore
+    + crate::counters::CounterStore
     + Send
     + Sync
     + 'static

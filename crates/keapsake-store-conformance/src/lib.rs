@@ -23,6 +23,7 @@
 //! The crate using the macro must depend on `tokio` (with `macros` and `rt-multi-thread`).
 
 pub mod admin;
+pub mod counters;
 pub mod keys;
 pub mod oauth;
 pub mod races;

@@ -19,6 +19,7 @@
 //! `query!` now"); `sqlx::Error` never leaves the crate.
 
 mod admin;
+mod counters;
 mod error;
 mod keys;
 mod oauth;

@@ -14,3 +14,4 @@ async fn fresh_store() -> Arc<keapsake_store_postgres::PgStore> {
 
 keapsake_store_conformance::store_conformance!(fresh_store);
 keapsake_store_conformance::records_conformance!(fresh_store);
+keapsake_store_conformance::counters_conformance!(fresh_store);

@@ -13,6 +13,7 @@
 //! mapped in [`error`] and never leaves the crate.
 
 mod admin;
+mod counters;
 mod error;
 mod keys;
 mod oauth;

@@ -28,3 +28,4 @@ async fn fresh_store() -> Fresh {
 
 keapsake_store_conformance::store_conformance!(fresh_store);
 keapsake_store_conformance::records_conformance!(fresh_store);
+keapsake_store_conformance::counters_conformance!(fresh_store);
