@@ -49,7 +49,7 @@ class ClientTestCase(unittest.TestCase):
     def require(self, attr, step):
         value = getattr(type(self), attr, None)
         if not value:
-            self.fail(f"precondition missing: {attr} (set by {step}, which failed)")
+            self.fail(f"precondition missing: {attr} (set by {step}, which failed or did not run)")
         return value
 
     def call(self, what, fn, *args, **kwargs):

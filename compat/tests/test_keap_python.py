@@ -13,10 +13,14 @@ from keap import Keap
 from keap.KeapToken import KeapToken
 from keap.exceptions import KeapUnauthorizedException
 from keap.REST.BaseService import RecordNotFoundError
-from keap.REST.models import DuplicateOption, EmailAddress, PhoneNumber
+from keap.REST.models import CustomField, CustomFieldType, DuplicateOption, EmailAddress, PhoneNumber
 
 from keapcompat import browser, patches, server, wire
 from keapcompat.testing import ClientTestCase, unique
+
+
+# keap-python URL-encodes the state; it must come back unchanged, reserved characters included.
+STATE = "compat kp/1&x=ü+%"
 
 
 def _form(ex):
@@ -49,7 +53,13 @@ class KeapPython(ClientTestCase):
 
     @property
     def rest(self):
-        self.require("token", "test_03_exchange_code")
+        """The REST services, with a token. If the OAuth steps did not run (e.g. `-k test_2`), get
+        one the same way they do, through the library."""
+        if not type(self).token:
+            res = browser.authorize(self.keap.get_authorization_url(), server.DEMO_USER, server.DEMO_PASSWORD)
+            token = self.call("request_access_token", self.keap.request_access_token, res.code)
+            self.assertTrue(token.access_token, "code exchange gave no access token")
+            type(self).token = token
         return self.keap.REST_V1
 
     def new_contact(self, **extra):
@@ -74,17 +84,17 @@ class KeapPython(ClientTestCase):
     # --- OAuth ----------------------------------------------------------------------------------
 
     def test_01_authorization_url_login_and_consent(self):
-        url = self.keap.get_authorization_url(state="compat-kp-1")
+        url = self.keap.get_authorization_url(state=STATE)
         parts = urlsplit(url)
         self.assertEqual(f"{parts.scheme}://{parts.netloc}{parts.path}", self.base + "/app/oauth/authorize")
         q = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         self.assertEqual(q, {"client_id": self.app.client_id, "redirect_uri": self.app.redirect_uri,
-                             "response_type": "code", "scope": "full", "state": "compat-kp-1"})
+                             "response_type": "code", "scope": "full", "state": STATE})
         res = browser.authorize(url, server.DEMO_USER, server.DEMO_PASSWORD)
         self.assertTrue(res.location.startswith(self.app.redirect_uri + "?"), res.location)
         self.assertIsNone(res.error, res.location)
         self.assertTrue(res.code, f"no code in {res.location}")
-        self.assertEqual(res.state, "compat-kp-1")
+        self.assertEqual(res.state, STATE, "state comes back byte for byte")
         type(self).code = res.code
 
     def test_02_default_empty_state_is_echoed(self):
@@ -106,6 +116,7 @@ class KeapPython(ClientTestCase):
                                      "grant_type": "authorization_code"})
         self.assertNotIn("Authorization", ex.request_headers)
         self.assertEqual(ex.response_headers.get("cache-control"), "no-store")
+        self.assertEqual(ex.response_headers.get("pragma"), "no-cache")
         self.assertTrue(ex.response_headers.get("content-type", "").startswith("application/json"))
         self.assertEqual(ex.json()["token_type"], "bearer")
         self.assertTrue(token.access_token)
@@ -285,6 +296,31 @@ class KeapPython(ClientTestCase):
         page = self.call("ContactService.list(until=...)", self.rest.ContactService.list, email=email, until=before)
         self.assertEqual(page["contacts"], [])
         self.assertEqual(page["count"], 0)
+
+    def test_17_contact_model_and_custom_fields(self):
+        svc = self.rest.ContactService
+        model = self.call("ContactService.model", svc.model)
+        self.assertIsInstance(model.get("custom_fields"), list)
+        self.assertTrue({"job_title", "lead_source_id", "custom_fields"} <= set(model.get("optional_properties", [])),
+                        model.get("optional_properties"))
+        label = unique("Favourite language")
+        # create_custom_field drops group_id=0 (its default) and None values before sending
+        field = self.call("ContactService.create_custom_field", svc.create_custom_field, CustomFieldType.TEXT, label)
+        ex = self.wire_exchange("POST", "/crm/rest/v1/contacts/model/customFields")
+        self.assertEqual(ex.status, 201, ex.response_body)
+        self.assertIsInstance(field.get("id"), int, field)
+        self.assertEqual(field.get("label"), label)
+        self.assertEqual(field.get("field_type"), "Text")
+        model = self.call("ContactService.model", svc.model)
+        self.assertIn(field["id"], [f.get("id") for f in model["custom_fields"]])
+        c = self.new_contact(custom_fields=[CustomField(field["id"], "Python")])
+        got = self.call("ContactService.get", svc.get, c["id"], optional_properties="custom_fields")
+        values = {v["id"]: v["content"] for v in got.get("custom_fields") or []}
+        self.assertEqual(values.get(field["id"]), "Python", got.get("custom_fields"))
+        self.call("ContactService.update", svc.update, c["id"], custom_fields=[CustomField(field["id"], "Rust")])
+        got = self.call("ContactService.get", svc.get, c["id"], optional_properties="custom_fields")
+        values = {v["id"]: v["content"] for v in got.get("custom_fields") or []}
+        self.assertEqual(values.get(field["id"]), "Rust")
 
     def test_16_contact_delete(self):
         c = self.new_contact()
