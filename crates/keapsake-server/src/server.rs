@@ -103,8 +103,9 @@ impl Server {
             Some(t) => Some(rustls_config(t).await?),
             None => None,
         };
-        // Pay for the dummy hash now rather than on the first failed login.
-        let _ = tokio::task::spawn_blocking(keapsake_core::password::dummy_hash).await;
+        // Compute the dummy hash in the background now rather than on the first failed login,
+        // without delaying start-up by one Argon2 run (tens of milliseconds).
+        drop(tokio::task::spawn_blocking(keapsake_core::password::dummy_hash));
         let state = AppState::new(store, clock, config);
         Ok(Server {
             listener,
