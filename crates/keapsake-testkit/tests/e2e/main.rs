@@ -19,6 +19,7 @@ macro_rules! on_both_stores {
 
 mod browser;
 mod contacts;
+mod crm_more;
 mod flow;
 mod interop;
 mod races;

@@ -1,10 +1,18 @@
 //! REST v1 (`keap/rest-v1.md`). Errors are `{"message": …}`.
 
 pub mod account;
+pub mod common;
+pub mod companies;
 pub mod contacts;
 pub mod list;
+pub mod notes;
+pub mod opportunities;
+pub mod settings;
 pub mod tags;
+pub mod tasks;
+pub mod unimplemented;
 pub mod userinfo;
+pub mod users;
 
 use crate::state::AppState;
 use axum::Router;
@@ -17,4 +25,11 @@ pub fn routes() -> Router<AppState> {
         .route("/account/profile", get(account::get).put(account::put))
         .merge(contacts::routes())
         .merge(tags::routes())
+        .merge(companies::routes())
+        .merge(notes::routes())
+        .merge(tasks::routes())
+        .merge(opportunities::routes())
+        .merge(settings::routes())
+        .merge(users::routes())
+        .merge(unimplemented::routes())
 }
