@@ -90,6 +90,13 @@ enum Cmd {
         #[arg(long, default_value = "keapsake-demo-secret")]
         client_secret: String,
     },
+    /// Micro-measurement: the latency of one sqlx SQLite statement round trip (the unit the
+    /// store's single writer pays per statement), sequentially on one connection.
+    SqlxRtt {
+        /// Round trips to time.
+        #[arg(long, default_value_t = 20000)]
+        n: u32,
+    },
     /// kill -9 durability: every acknowledged refresh must survive; exits 1 on any loss.
     Crash {
         /// The `keapsake` binary (default: next to this one).
@@ -197,6 +204,11 @@ fn real_main() -> anyhow::Result<ExitCode> {
             println!("{}", rep.summary());
             Ok(if rep.errors() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Cmd::SqlxRtt { n } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(sqlx_rtt(n))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Crash { keapsake_bin, work_dir, cycles, chains, kill_min_ms, kill_max_ms, seed, serve_args, rotate_secret, sabotage } => {
             if work_dir.exists() {
                 std::fs::remove_dir_all(&work_dir).with_context(|| format!("cannot wipe {}", work_dir.display()))?;
@@ -221,4 +233,42 @@ fn real_main() -> anyhow::Result<ExitCode> {
             Ok(if report.lost() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+async fn sqlx_rtt(n: u32) -> anyhow::Result<()> {
+    use sqlx::Connection as _;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    let dir = std::env::temp_dir().join(format!("keapsake-sqlx-rtt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let opts = SqliteConnectOptions::new()
+        .filename(dir.join("rtt.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+    sqlx::query("CREATE TABLE t (k BLOB PRIMARY KEY, v INTEGER) WITHOUT ROWID").execute(&mut conn).await?;
+    let time = |label: &str, d: std::time::Duration, per: u32| {
+        println!("{label:<58} {:>8.1} µs", d.as_secs_f64() * 1e6 / f64::from(per));
+    };
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        sqlx::query("SELECT 1").execute(&mut conn).await?;
+    }
+    time("`SELECT 1` round trip (execute)", t.elapsed(), n);
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        sqlx::query("SAVEPOINT j; RELEASE j").execute(&mut conn).await?;
+    }
+    time("`SAVEPOINT j; RELEASE j` (two statements, one call)", t.elapsed(), n);
+    sqlx::query("BEGIN").execute(&mut conn).await?;
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        let k = (u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes();
+        sqlx::query("INSERT INTO t VALUES (?, 1) RETURNING v").bind(&k[..]).fetch_all(&mut conn).await?;
+    }
+    time("`INSERT … RETURNING` fetch_all, inside one transaction", t.elapsed(), n);
+    sqlx::query("COMMIT").execute(&mut conn).await?;
+    conn.close().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }

@@ -356,9 +356,9 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
     let rss = mib(ks.idle_rss_kib);
     let _ = writeln!(
         s,
-        "- idle RSS < 15 MiB: {rss:.1} MiB, {}{} (ceiling-http {:.1} MiB)",
+        "- idle RSS < 15 MiB: {rss:.2} MiB, {}{} (ceiling-http {:.1} MiB)",
         verdict(rss < 15.0),
-        if rss < 15.0 { String::new() } else { format!(", over by {:.1} MiB", rss - 15.0) },
+        if rss < 15.0 { String::new() } else { format!(", over by {:.2} MiB", rss - 15.0) },
         mib(http.idle_rss_kib)
     );
     let top = cfg.connections.iter().copied().max().unwrap_or(1);
