@@ -4,7 +4,8 @@ use crate::DbArgs;
 use anyhow::Context as _;
 use keapsake_core::oauth::Lifetimes;
 use keapsake_core::{Clock, SystemClock};
-use keapsake_server::{Config, Server, TlsConfig};
+use keapsake_server::quota::QuotaOverrides;
+use keapsake_server::{Config, Profile, Server, TlsConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +55,56 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "KEAPSAKE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// Quotas on the REST/XML-RPC APIs: `sandbox` reports generous limits (Keap's × 1000) and never answers 429; `production` enforces Keap's (keap/oauth.md §7).
+    #[arg(long, env = "KEAPSAKE_PROFILE", default_value = "sandbox", value_parser = ["sandbox", "production"])]
+    pub profile: String,
+    // Boxed: eight optional numbers would make `serve` the one outsized variant of the command enum.
+    #[command(flatten)]
+    pub quota: Box<QuotaArgs>,
+}
+
+/// Single quota limits replacing the profile's (requests per window). Enforced only in the production profile.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct QuotaArgs {
+    /// OAuth clients: requests per second (spike arrest; 0 turns it off). Production: 25.
+    #[arg(long, env = "KEAPSAKE_QUOTA_OAUTH_PER_SECOND")]
+    pub quota_oauth_per_second: Option<u64>,
+    /// OAuth clients: requests per minute, across tenants. Production: 1500.
+    #[arg(long, env = "KEAPSAKE_QUOTA_OAUTH_PER_MINUTE")]
+    pub quota_oauth_per_minute: Option<u64>,
+    /// OAuth clients: requests per UTC day, across tenants. Production: 150000.
+    #[arg(long, env = "KEAPSAKE_QUOTA_OAUTH_PER_DAY")]
+    pub quota_oauth_per_day: Option<u64>,
+    /// PAT/SAK/legacy keys: requests per second (0 turns it off). Production: 10.
+    #[arg(long, env = "KEAPSAKE_QUOTA_KEY_PER_SECOND")]
+    pub quota_key_per_second: Option<u64>,
+    /// PAT/SAK/legacy keys: requests per minute. Production: 240.
+    #[arg(long, env = "KEAPSAKE_QUOTA_KEY_PER_MINUTE")]
+    pub quota_key_per_minute: Option<u64>,
+    /// PAT/SAK/legacy keys: requests per UTC day. Production: 30000.
+    #[arg(long, env = "KEAPSAKE_QUOTA_KEY_PER_DAY")]
+    pub quota_key_per_day: Option<u64>,
+    /// Per account (tenant), any credential: requests per minute. Production: 10000.
+    #[arg(long, env = "KEAPSAKE_QUOTA_TENANT_PER_MINUTE")]
+    pub quota_tenant_per_minute: Option<u64>,
+    /// Per account (tenant), any credential: requests per UTC day. Production: 250000.
+    #[arg(long, env = "KEAPSAKE_QUOTA_TENANT_PER_DAY")]
+    pub quota_tenant_per_day: Option<u64>,
+}
+
+impl From<QuotaArgs> for QuotaOverrides {
+    fn from(a: QuotaArgs) -> Self {
+        QuotaOverrides {
+            oauth_per_second: a.quota_oauth_per_second,
+            oauth_per_minute: a.quota_oauth_per_minute,
+            oauth_per_day: a.quota_oauth_per_day,
+            key_per_second: a.quota_key_per_second,
+            key_per_minute: a.quota_key_per_minute,
+            key_per_day: a.quota_key_per_day,
+            tenant_per_minute: a.quota_tenant_per_minute,
+            tenant_per_day: a.quota_tenant_per_day,
+        }
+    }
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -85,13 +136,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tls,
         demo: args.demo,
         trust_forwarded: args.trust_forwarded,
+        profile: Profile::parse(&args.profile).unwrap_or_default(),
+        quota_overrides: (*args.quota).into(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let server = Server::bind(config, store.clone(), clock.clone())
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let url = server.url();
-    eprintln!("keapsake is listening on {url} ({} store: {})", store.backend(), redact_url(&args.db.database));
+    eprintln!("keapsake is listening on {url} ({} store: {}, {} profile)", store.backend(), redact_url(&args.db.database), args.profile);
     if args.demo {
         let seed = keapsake_server::demo::seed_demo(store.as_ref(), clock.as_ref(), &url)
             .await

@@ -1,6 +1,8 @@
-//! Server configuration: where to listen, the public base URL, token lifetimes, TLS and the demo
-//! switch. The CLI fills this from flags and environment; tests build it directly.
+//! Server configuration: where to listen, the public base URL, token lifetimes, TLS, the demo
+//! switch and the quota profile. The CLI fills this from flags and environment; tests build it
+//! directly.
 
+use crate::quota::{Limits, Profile, QuotaOverrides};
 use keapsake_core::oauth::Lifetimes;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -38,6 +40,11 @@ pub struct Config {
     /// Trust `X-Forwarded-For`/`-Proto`/`-Host` from a reverse proxy (client address in logs,
     /// the same-origin check on form posts). Leave off unless a proxy you run sets them.
     pub trust_forwarded: bool,
+    /// Quotas on the resource APIs (`keap/oauth.md` §7): `Sandbox` (default) reports generous
+    /// limits and never answers 429; `Production` enforces Keap's. See [`crate::quota`].
+    pub profile: Profile,
+    /// Single limits replacing the profile's.
+    pub quota_overrides: QuotaOverrides,
 }
 
 impl Default for Config {
@@ -50,6 +57,8 @@ impl Default for Config {
             tls: None,
             demo: false,
             trust_forwarded: false,
+            profile: Profile::default(),
+            quota_overrides: QuotaOverrides::default(),
         }
     }
 }
@@ -78,6 +87,11 @@ impl Config {
         url.set_query(None);
         url.set_fragment(None);
         url
+    }
+
+    /// The quota limits in force: the profile's, with the overrides applied.
+    pub fn quota_limits(&self) -> Limits {
+        self.quota_overrides.apply(Limits::of(self.profile))
     }
 
     /// Whether browsers reach us over https (cookies get `Secure` and the `__Host-` prefix).

@@ -52,6 +52,9 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// Add `WWW-Authenticate: Basic realm="keapsake"` (the client authenticated with Basic).
     pub basic_challenge: bool,
+    /// `Retry-After` seconds (429 after too many failed client authentications). A 503 always
+    /// says 1.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -65,6 +68,7 @@ impl OAuthError {
             error,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -86,6 +90,23 @@ impl OAuthError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "Client authentication failed",
+            )
+        }
+    }
+
+    /// 429 `invalid_request` with `Retry-After`: too many failed client authentications from
+    /// this address (SECURITY.md §9). RFC 6749 has no error code for this; the body keeps its
+    /// shape so clients that parse every answer as JSON keep working.
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request",
+                format!(
+                    "Too many failed client authentications; try again in {}",
+                    crate::throttle::seconds_text(retry_after)
+                ),
             )
         }
     }
@@ -171,7 +192,10 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"keapsake\""),
             );
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

@@ -213,6 +213,11 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already resolved by the quota layer (`crate::quota::enforce`): one lookup per request.
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            tracing::Span::current().record("account", principal.account_id.0);
+            return Ok(principal.clone());
+        }
         match presented_credential(&parts.headers, parts.uri.query()) {
             Presented::Missing => Err(AuthRejection::Missing),
             Presented::Token(t) => {

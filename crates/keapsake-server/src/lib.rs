@@ -25,13 +25,16 @@ pub mod extract;
 pub mod middleware;
 pub mod oauth;
 pub mod params;
+pub mod quota;
 pub mod rest;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 
 pub use config::{Config, TlsConfig};
 pub use extract::{Principal, Via};
+pub use quota::Profile;
 pub use server::{Server, open_store};
 pub use state::AppState;
 pub use telemetry::init_tracing;
@@ -55,6 +58,7 @@ const CSS: &str = include_str!("../assets/keapsake.css");
 /// Builds the whole application: every route, the fallbacks and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let trust_forwarded = state.config.trust_forwarded;
+    let quota = axum::middleware::from_fn_with_state(state.clone(), quota::enforce);
     let mut app = Router::new()
         .merge(oauth::routes())
         .merge(rest::routes())
@@ -70,9 +74,11 @@ pub fn router(state: AppState) -> Router {
 
     let request_id = axum::http::HeaderName::from_static(telemetry::REQUEST_ID);
     // Outermost first. The trailing-slash rewrite wraps the routed app so it runs before
-    // routing; everything else wraps that.
+    // routing; everything else wraps that. The quota layer sits right on the app, so its 429s
+    // get the request id, security headers and timeout like every other response.
     Router::new()
         .fallback_service(app)
+        .layer(quota)
         .layer(axum::middleware::from_fn(middleware::trim_trailing_slash))
         .layer(
             ServiceBuilder::new()

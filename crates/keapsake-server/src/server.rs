@@ -17,7 +17,7 @@ use std::time::Duration;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How long a client may take to send its request headers (SECURITY.md §6).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often expired browser sessions are purged.
+/// How often expired browser sessions and rate counters are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Opens the store a database string names: `postgres://…`/`postgresql://…` → PostgreSQL;
@@ -180,7 +180,7 @@ impl Server {
     }
 }
 
-/// Deletes expired browser sessions every [`PURGE_EVERY`] until shutdown.
+/// Deletes expired browser sessions and rate counters every [`PURGE_EVERY`] until shutdown.
 async fn purge_sessions(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     use crate::oauth::session::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
     loop {
@@ -197,6 +197,12 @@ async fn purge_sessions(state: AppState, mut stop: tokio::sync::watch::Receiver<
             Ok(n) if n > 0 => tracing::debug!(purged = n, "expired sessions purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge sessions"),
+        }
+        // Rate counters past their window (quota windows, 15-minute brute-force windows).
+        match state.store.purge_expired(now).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "expired rate counters purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not purge rate counters"),
         }
     }
 }

@@ -29,6 +29,10 @@ pub(crate) struct Web {
     pub secure_cookies: bool,
     /// Bounds concurrent Argon2 work so a login flood cannot starve the runtime (SECURITY.md §9).
     pub hashing: Semaphore,
+    /// `Config::quota_limits()`.
+    pub quota_limits: crate::quota::Limits,
+    /// The sandbox profile's per-process request counts.
+    pub local_quota: crate::quota::LocalCounters,
 }
 
 impl std::fmt::Debug for AppState {
@@ -46,6 +50,7 @@ impl AppState {
         let base_url = config.base_url();
         let origin = base_url.origin().ascii_serialization();
         let secure_cookies = config.is_https();
+        let quota_limits = config.quota_limits();
         let permits = std::thread::available_parallelism()
             .map(std::num::NonZeroUsize::get)
             .unwrap_or(2)
@@ -59,6 +64,8 @@ impl AppState {
                 origin,
                 secure_cookies,
                 hashing: Semaphore::new(permits),
+                quota_limits,
+                local_quota: crate::quota::LocalCounters::default(),
             }),
         }
     }

@@ -16,6 +16,7 @@ use crate::oauth::pages::{
 use crate::oauth::session::{self, Current};
 use crate::params::{self, Params};
 use crate::state::AppState;
+use crate::throttle::{ClientIp, Guard, Refused};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -480,6 +481,7 @@ async fn verified_form(
 /// `POST /app/oauth/authorize`: the login, account-choice and consent forms.
 pub async fn post(
     State(state): State<AppState>,
+    ip: ClientIp,
     headers: HeaderMap,
     uri: Uri,
     body: Body,
@@ -495,7 +497,7 @@ pub async fn post(
             Err(res) => return res,
         };
     let result = match (purpose, current.user()) {
-        (LOGIN, _) => login(&state, &req, &current, &form).await,
+        (LOGIN, _) => login(&state, &ip, &req, &current, &form).await,
         (CHOOSE, Some(user)) => choose(&state, &req, &current, user, &form).await,
         (CONSENT, Some(user)) => consent(&state, &req, user, &form).await,
         // A choose/consent post on a session that is not signed in: it cannot carry a valid
@@ -506,15 +508,39 @@ pub async fn post(
 }
 
 /// The login form. Unknown user and wrong password cost the same Argon2 verification and get
-/// the same page (SECURITY.md §4).
+/// the same page (SECURITY.md §4). Failures are limited per (e-mail, IP) and per IP before any
+/// of that work (SECURITY.md §9): over the limit the form comes back with 429 and `Retry-After`,
+/// whatever the password.
 async fn login(
     state: &AppState,
+    ip: &ClientIp,
     req: &AuthorizeRequest,
     current: &Current,
     form: &Params,
 ) -> Result<Response, StoreError> {
     let email = form.get("email").ok().flatten().unwrap_or("").trim();
     let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
+    let attempt = match Guard::login(ip, email).begin(state).await {
+        Ok(attempt) => attempt,
+        Err(Refused::Wait(secs)) => {
+            tracing::info!(retry_after = secs, "sign-in throttled");
+            let mut res = login_page(
+                state,
+                req,
+                current,
+                email,
+                Some(&format!(
+                    "Too many failed sign-in attempts. Wait {}, then try again.",
+                    crate::throttle::seconds_text(secs)
+                )),
+            );
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(res);
+        }
+        Err(Refused::Store(e)) => return Err(e),
+    };
     let found = if email.is_empty() {
         None
     } else {
@@ -528,6 +554,8 @@ async fn login(
         .blocking_hash(move || password::verify_password(&password, &hash))
         .await;
     let Some(user) = user.filter(|_| verified) else {
+        // The attempt's reservation stays: it is this failure.
+        drop(attempt);
         tracing::info!("failed sign-in");
         return Ok(login_page(
             state,
@@ -537,6 +565,7 @@ async fn login(
             Some("The e-mail address or password is incorrect."),
         ));
     };
+    attempt.succeeded(state).await;
     // A new session id at login: the pre-login cookie never reaches consent.
     state.store.delete_session(&current.session.id_hash).await?;
     let (_, cookie) = session::create(state, Some(user.id)).await?;

@@ -1,12 +1,14 @@
 //! Client authentication for `/token`, `/oauth/revoke` and `/oauth/introspect`
 //! (`keap/oauth.md` §4.1): form-body credentials or HTTP Basic, on every grant. When both are
 //! sent they must agree. Unknown client, wrong secret, missing secret and disabled app all give
-//! the same 401 `invalid_client`, after the same Argon2 work.
+//! the same 401 `invalid_client`, after the same Argon2 work; too many of them from one address
+//! give 429 (SECURITY.md §9).
 
 use crate::error::OAuthError;
 use crate::extract::{Basic, basic_credentials};
 use crate::params::Params;
 use crate::state::AppState;
+use crate::throttle::{ClientIp, Guard, Refused};
 use axum::http::HeaderMap;
 use keapsake_core::oauth;
 use keapsake_core::password;
@@ -69,28 +71,56 @@ pub(crate) fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented,
 
 /// Authenticates the client.
 ///
+/// Failures are limited per (client id, IP) and per IP (SECURITY.md §9, [`crate::throttle`]):
+/// when the check would cost Argon2 (an operator-chosen secret, or an unknown client, which costs
+/// the same dummy verification), the limit is checked and the attempt reserved before the work;
+/// a generated secret (SHA-256) is verified first and the limit consulted only after it failed.
+///
 /// # Errors
 /// 401 `invalid_client` (with a Basic challenge when Basic was used), `invalid_request` for
-/// disagreeing credentials, or a store failure.
+/// disagreeing credentials, 429 `invalid_request` with `Retry-After` after too many failures,
+/// or a store failure.
 pub async fn authenticate(
     state: &AppState,
+    ip: &ClientIp,
     headers: &HeaderMap,
     form: &Params,
 ) -> Result<App, OAuthError> {
     let presented = presented(headers, form)?;
-    let mut tried_real = false;
-    for (id, secret) in presented.candidates {
-        let Some(app) = state.store.find_app(&id).await? else {
-            continue;
-        };
-        tried_real = true;
+    let client_id = presented
+        .candidates
+        .first()
+        .map_or("", |(id, _)| id.as_str());
+    let guard = Guard::client(ip, client_id);
+    let mut found: Vec<(App, String)> = Vec::with_capacity(presented.candidates.len());
+    for (id, secret) in &presented.candidates {
+        if let Some(app) = state.store.find_app(id).await? {
+            found.push((app, secret.clone()));
+        }
+    }
+    // Generated secrets (256 bits) are stored as SHA-256: verifying is one hash and a
+    // constant-time compare, cheaper than a trip to the blocking pool. Operator-chosen secrets
+    // are Argon2id and go to the bounded hashing pool; so does an unknown client, for the same
+    // cost as a wrong secret.
+    let argon2 = found.is_empty()
+        || found
+            .iter()
+            .any(|(app, secret)| !secret.is_empty() && !app.secret_hash.starts_with("sha256:"));
+    let attempt = if argon2 {
+        Some(guard.clone().begin(state).await.map_err(refused)?)
+    } else {
+        None
+    };
+    if found.is_empty() {
+        state
+            .blocking_hash(|| password::verify_password("", password::dummy_hash()))
+            .await;
+    }
+    for (app, secret) in found {
         if secret.is_empty() {
             continue;
         }
         let stored = app.secret_hash.clone();
-        // Generated secrets (256 bits) are stored as SHA-256: verifying is one hash and a
-        // constant-time compare, cheaper than a trip to the blocking pool. Operator-chosen
-        // secrets are Argon2id and go to the bounded hashing pool.
         let ok = if stored.starts_with("sha256:") {
             oauth::verify_client_secret(&secret, &stored)
         } else {
@@ -99,16 +129,27 @@ pub async fn authenticate(
                 .await
         };
         if ok && app.enabled {
+            if let Some(attempt) = attempt {
+                attempt.succeeded(state).await;
+            }
             return Ok(app);
         }
     }
-    if !tried_real {
-        // Same Argon2 cost for an unknown client as for a wrong secret.
-        state
-            .blocking_hash(|| password::verify_password("", password::dummy_hash()))
-            .await;
+    if attempt.is_none() {
+        guard.failed(state).await.map_err(refused)?;
     }
     Err(OAuthError::invalid_client(presented.basic))
+}
+
+/// A refused attempt as the token endpoint answers it.
+fn refused(r: Refused) -> OAuthError {
+    match r {
+        Refused::Wait(secs) => {
+            tracing::info!(retry_after = secs, "client authentication throttled");
+            OAuthError::too_many_attempts(secs)
+        }
+        Refused::Store(e) => e.into(),
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::error::{OAuthError, json, oauth_json};
 use crate::oauth::client;
 use crate::oauth::token::read_form;
 use crate::state::AppState;
+use crate::throttle::ClientIp;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -17,10 +18,15 @@ use serde::Serialize;
 /// `POST /oauth/revoke`: revokes the whole family of an access or refresh token owned by the
 /// authenticated client. Unknown tokens, and other clients' tokens, also answer 200 (RFC 7009
 /// §2.2) and change nothing.
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let result = async {
         let form = read_form(&headers, body).await?;
-        let app = client::authenticate(&state, &headers, &form).await?;
+        let app = client::authenticate(&state, &ip, &headers, &form).await?;
         let token = form
             .get_nonempty("token")
             .map_err(|_| OAuthError::invalid_request("token is not valid UTF-8"))?
@@ -57,10 +63,15 @@ struct Introspection {
 }
 
 /// `POST /oauth/introspect`: `active` only for the authenticated client's own live tokens.
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let result = async {
         let form = read_form(&headers, body).await?;
-        let app = client::authenticate(&state, &headers, &form).await?;
+        let app = client::authenticate(&state, &ip, &headers, &form).await?;
         let token = form
             .get_nonempty("token")
             .map_err(|_| OAuthError::invalid_request("token is not valid UTF-8"))?

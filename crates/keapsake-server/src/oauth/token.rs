@@ -7,6 +7,7 @@ use crate::extract::{FORM_LIMIT, read_body};
 use crate::oauth::client;
 use crate::params::Params;
 use crate::state::AppState;
+use crate::throttle::ClientIp;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -60,8 +61,13 @@ fn sanitize(name: &str) -> String {
 }
 
 /// `POST /token`.
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match exchange(&state, &headers, body).await {
+pub async fn token(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match exchange(&state, &ip, &headers, body).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }
@@ -69,6 +75,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
 
 async fn exchange(
     state: &AppState,
+    ip: &ClientIp,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OAuthError> {
@@ -78,8 +85,8 @@ async fn exchange(
         .map_err(|_| OAuthError::grant_type_required())?
         .ok_or_else(OAuthError::grant_type_required)?;
     match grant_type {
-        "authorization_code" => authorization_code(state, headers, &form).await,
-        "refresh_token" => refresh_token(state, headers, &form).await,
+        "authorization_code" => authorization_code(state, ip, headers, &form).await,
+        "refresh_token" => refresh_token(state, ip, headers, &form).await,
         _ => Err(OAuthError::unsupported_grant_type()),
     }
 }
@@ -123,10 +130,11 @@ fn issued(state: &AppState, alias: &str, access: &Secret, refresh: &Secret) -> R
 
 async fn authorization_code(
     state: &AppState,
+    ip: &ClientIp,
     headers: &HeaderMap,
     form: &Params,
 ) -> Result<Response, OAuthError> {
-    let app = client::authenticate(state, headers, form).await?;
+    let app = client::authenticate(state, ip, headers, form).await?;
     let code = required(form, "code")?;
     let redirect_uri = required(form, "redirect_uri")?;
     let verifier = form
@@ -180,10 +188,11 @@ async fn authorization_code(
 
 async fn refresh_token(
     state: &AppState,
+    ip: &ClientIp,
     headers: &HeaderMap,
     form: &Params,
 ) -> Result<Response, OAuthError> {
-    let app = client::authenticate(state, headers, form).await?;
+    let app = client::authenticate(state, ip, headers, form).await?;
     let presented = required(form, "refresh_token")?;
     match form.get("scope") {
         Ok(scope) if oauth::scope_is_acceptable(scope) => {}

@@ -6,6 +6,7 @@ mod authorize;
 mod credentials;
 mod csrf;
 mod extensions;
+mod limits;
 mod misc;
 mod rest;
 mod serve;
