@@ -815,3 +815,185 @@ async fn unknown_client_ids_from_one_address_are_slowed_after_twenty() {
     let res = token_from(&h, &refresh_with("x", "nobody-new", "x"), IP_B).await;
     assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Several nodes on one PostgreSQL database (SECURITY.md §10)
+// ---------------------------------------------------------------------------------------------
+
+/// One response from `router`.
+async fn send_to(router: &axum::Router, req: Request<Body>) -> Resp {
+    use tower::ServiceExt as _;
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figure_two_nodes_on_one_postgres_share_quotas_and_failure_counts() {
+    use keapsake_core::store::{NewAccount, NewApiKey, NewUser};
+    use keapsake_core::{ManualClock, Secret, Store};
+    use keapsake_server::{AppState, router};
+    use keapsake_store_postgres::{PgStore, create_test_database};
+    use std::sync::Arc;
+    // Arrange: two nodes, each with its own pool, on one fresh database, in the production
+    // profile; a user, an account, an app and a PAT.
+    let admin = std::env::var("KEAPSAKE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let url = create_test_database(&admin).await.unwrap_or_else(|e| {
+        panic!("this test needs PostgreSQL on 127.0.0.1:5432 with trust auth (or KEAPSAKE_TEST_PG_URL): {e}")
+    });
+    let store_a: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
+    let store_b: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let now = clock.now();
+    let config = Config {
+        profile: Profile::Production,
+        ..Config::default()
+    };
+    let node_a = router(AppState::new(
+        store_a.clone(),
+        clock.clone(),
+        config.clone(),
+    ));
+    let node_b = router(AppState::new(store_b, clock.clone(), config));
+    let user = store_a
+        .create_user(
+            NewUser {
+                email: "ada@example.com".into(),
+                password_hash: keapsake_core::password::hash_password(PASSWORD).unwrap(),
+                given_name: "Ada".into(),
+                family_name: "Tester".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let account = store_a
+        .create_account(
+            NewAccount {
+                alias: "ab123".into(),
+                name: "Acme".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store_a.add_member(account.id, user.id, true).await.unwrap();
+    store_a
+        .create_app(
+            NewApp {
+                client_id: CLIENT_ID.into(),
+                secret_hash: hash_client_secret(CLIENT_SECRET, true).unwrap(),
+                name: "App".into(),
+                redirect_uris: vec![REDIRECT.into()],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let key = Secret::generate_hex("KeapAK-", 25);
+    store_a
+        .create_api_key(NewApiKey {
+            hash: key.hash(),
+            display_prefix: key.expose()[..11].to_owned(),
+            name: "k".into(),
+            kind: KeyKind::Pat,
+            account_id: account.id,
+            user_id: Some(user.id),
+            read_only: false,
+            created_at: now,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let get = |node: &axum::Router| {
+        let node = node.clone();
+        let key = key.expose().to_owned();
+        async move {
+            let req = Request::builder()
+                .uri(USERINFO)
+                .header("x-keap-api-key", key)
+                .body(Body::empty())
+                .unwrap();
+            send_to(&node, req).await
+        }
+    };
+    // Act 1: ten requests in one second, alternating nodes, then an eleventh.
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let node = if i % 2 == 0 { &node_a } else { &node_b };
+        statuses.push(get(node).await.status);
+    }
+    let eleventh = get(&node_b).await;
+    // Assert 1: one budget for both nodes.
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_429(
+        &eleventh,
+        "Spike arrest violation. Allowed rate : 10ps",
+        "policies.ratelimit.SpikeArrestViolation",
+        1,
+    );
+    assert_eq!(
+        quota_headers(&eleventh)["x-keap-product-throttle-used"],
+        "10"
+    );
+
+    // Act 2: a sign-in page from node A, then wrong passwords from one address on both nodes.
+    let query = format!(
+        "client_id={CLIENT_ID}&redirect_uri={}&response_type=code&scope=full",
+        enc(REDIRECT)
+    );
+    let page = send_to(
+        &node_a,
+        Request::builder()
+            .uri(format!("/app/oauth/authorize?{query}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let form = LoginForm {
+        cookie: page.cookie().expect("a session cookie"),
+        token: page.csrf_tokens().remove(0),
+        query,
+    };
+    let post = |node: &axum::Router, password: &str| {
+        let node = node.clone();
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/app/oauth/authorize?{}", form.query))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &form.cookie)
+            .body(Body::from(format!(
+                "form=login&csrf_token={}&email=ada%40example.com&password={}",
+                form.token,
+                enc(password)
+            )))
+            .unwrap();
+        async move { send_to(&node, from_ip(req, IP_A)).await }
+    };
+    let mut failures = Vec::new();
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &node_a } else { &node_b };
+        failures.push(post(node, WRONG).await.status);
+    }
+    let sixth_on_b = post(&node_b, PASSWORD).await;
+    // Assert 2
+    assert_eq!(failures, vec![StatusCode::OK; 5]);
+    sixth_on_b.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sixth_on_b.header("retry-after").as_deref(), Some("1"));
+    println!(
+        "FIGURE [SECURITY §10] two nodes on one PostgreSQL: 10/s key budget shared (request 11 -> 429), 5 sign-in failures split over both -> 6th attempt 429"
+    );
+}
