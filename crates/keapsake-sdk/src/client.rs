@@ -31,7 +31,10 @@ use crate::error::{Error, Result};
 use crate::oauth::{OAuthApp, OAuthErrorBody, PkceVerifier, TokenBody};
 use crate::quota::Quota;
 use crate::request::{RawResponse, RequestBuilder};
-use crate::resources::{Account, Contacts, Tags, UserInfoRequest};
+use crate::resources::{
+    Account, Companies, Contacts, ListMerchants, Locales, Notes, Opportunities, Settings, Tags, Tasks, UserInfoRequest,
+    Users,
+};
 use crate::token::{MemoryTokenStore, Token, TokenStore};
 
 /// Keap's authorization endpoint (the browser goes here).
@@ -483,6 +486,46 @@ impl Keap {
     /// Tags.
     pub fn tags(&self) -> Tags {
         Tags::new(self.clone())
+    }
+
+    /// Companies.
+    pub fn companies(&self) -> Companies {
+        Companies::new(self.clone())
+    }
+
+    /// Notes on contacts.
+    pub fn notes(&self) -> Notes {
+        Notes::new(self.clone())
+    }
+
+    /// Tasks.
+    pub fn tasks(&self) -> Tasks {
+        Tasks::new(self.clone())
+    }
+
+    /// Opportunities and the stage pipeline.
+    pub fn opportunities(&self) -> Opportunities {
+        Opportunities::new(self.clone())
+    }
+
+    /// Account settings: application enabled, contact option types, application configuration.
+    pub fn settings(&self) -> Settings {
+        Settings::new(self.clone())
+    }
+
+    /// Users of the account.
+    pub fn users(&self) -> Users {
+        Users::new(self.clone())
+    }
+
+    /// Locale data: countries, provinces, default option lists.
+    pub fn locales(&self) -> Locales {
+        Locales::new(self.clone())
+    }
+
+    /// `GET /crm/rest/v1/merchants`: the account's merchant accounts.
+    pub fn merchants(&self) -> ListMerchants {
+        ListMerchants::new(self.clone())
     }
 
     // ---------------------------------------------------------------------------------------

@@ -70,3 +70,23 @@ id_type!(
     /// The id of a custom field.
     CustomFieldId
 );
+id_type!(
+    /// The id of a note.
+    NoteId
+);
+id_type!(
+    /// The id of a task.
+    TaskId
+);
+id_type!(
+    /// The id of an opportunity.
+    OpportunityId
+);
+id_type!(
+    /// The id of a stage of the opportunity pipeline.
+    StageId
+);
+id_type!(
+    /// The id of a merchant account (payment gateway).
+    MerchantId
+);

@@ -19,9 +19,15 @@
 //!   Apigee's `errorcode`), rate limiting (with the wait), not found, validation (with Keap's
 //!   `message`) and unreadable responses.
 //! - **Typed REST v1 resources** with builders ending in `.send()`: [`Keap::userinfo`],
-//!   [`Keap::account`], [`Keap::contacts`], [`Keap::tags`]; lists return a [`Page`] that follows
-//!   the server's `next` link, or a `Stream` over every item. Bodies are in [`model`], ids are
-//!   typed ([`ContactId`], [`TagId`]…), and Keap's date format is parsed ([`date`]).
+//!   [`Keap::account`], [`Keap::contacts`], [`Keap::tags`], [`Keap::companies`],
+//!   [`Keap::notes`], [`Keap::tasks`] (list, `/tasks/search` and the `sync_token`),
+//!   [`Keap::opportunities`] (with the stage pipeline), [`Keap::settings`], [`Keap::users`],
+//!   [`Keap::locales`] and [`Keap::merchants`]; lists return a [`Page`] that follows the
+//!   server's `next` link, or a `Stream` over every item. Bodies are in [`model`], ids are
+//!   typed ([`ContactId`], [`TagId`], [`NoteId`], [`TaskId`], [`OpportunityId`], [`StageId`]…),
+//!   and Keap's date format is parsed ([`date`]). Each call accepts the success status Keap
+//!   documents for it (`POST /tasks` and `POST /opportunities` answer 200, `POST /notes` and
+//!   `POST /companies` 201, deletes 204).
 //! - **Raw calls** to any path with [`Keap::request`], and an interactive loopback login for
 //!   command-line tools ([`login::LoopbackLogin`]).
 //!
@@ -121,7 +127,10 @@ mod request;
 
 pub use client::{Endpoints, KEAP_API_URL, KEAP_AUTHORIZE_URL, KEAP_TOKEN_URL, Keap, KeapBuilder, RetryPolicy};
 pub use error::{Error, Result};
-pub use ids::{CompanyId, ContactId, CustomFieldId, TagCategoryId, TagId, UserId};
+pub use ids::{
+    CompanyId, ContactId, CustomFieldId, MerchantId, NoteId, OpportunityId, StageId, TagCategoryId, TagId, TaskId,
+    UserId,
+};
 pub use oauth::{OAuthApp, PkceVerifier};
 pub use page::Page;
 pub use quota::{Quota, QuotaWindow};

@@ -1,13 +1,17 @@
-//! REST v1 bodies, as the SDK reads and writes them (`keap/rest-v1.md` §1, §2, §11).
+//! REST v1 bodies, as the SDK reads and writes them (`keap/rest-v1.md` §1–§6, §11).
 //!
 //! Deserialisation is tolerant, because the SDK must keep working when Keap adds fields or
 //! leaves some out: unknown fields are ignored, every field the server may omit is an `Option`
 //! (lists default to empty, and `null` lists read as empty), and dates accept Keap's
 //! `2024-11-07T20:35:13.000+0000` as well as RFC 3339 (see [`crate::date`]). Enumerations whose
-//! value set Keap may extend (`email_status`, `source_type`…) are plain strings.
+//! value set Keap may extend (`email_status`, `source_type`…) are plain strings; closed ones
+//! ([`NoteType`]) keep values the SDK does not know instead of failing.
 //!
-//! Request bodies ([`ContactInput`], [`NewTag`], [`AccountProfile`] for `PUT`) serialise only the
-//! fields that are set, so a `PATCH` changes exactly what the caller filled in.
+//! Request bodies ([`ContactInput`], [`CompanyInput`], [`NoteInput`], [`TaskInput`],
+//! [`OpportunityInput`], [`NewTag`], [`AccountProfile`] for `PUT`) serialise only the fields
+//! that are set, so a `PATCH` changes exactly what the caller filled in. (A `PUT` replace
+//! clears every writable field the body leaves out.) References to other objects are sent as
+//! Keap wants them, e.g. a task's contact as `{"id": …}`.
 
 use std::collections::BTreeMap;
 
@@ -16,12 +20,60 @@ use time::{Date, OffsetDateTime};
 
 use crate::ids::{CompanyId, ContactId, CustomFieldId, TagCategoryId, TagId, UserId};
 
+mod company;
+mod locale;
+mod merchant;
+mod note;
+mod opportunity;
+mod settings;
+mod task;
+mod user;
+
+pub use company::{Company, CompanyFax, CompanyInput, CompanyPhone};
+pub use locale::DefaultOptions;
+pub use merchant::{MerchantAccount, MerchantAccounts};
+pub use note::{Note, NoteInput, NoteType, NoteUser};
+pub use opportunity::{
+    CheckListItem, Opportunity, OpportunityContact, OpportunityInput, OpportunityStage, OpportunityUser,
+    PipelineStage, StageDetails,
+};
+pub use settings::{
+    ApplicationConfiguration, ConfigAddressLabels, ConfigAffiliate, ConfigAffiliateCommission, ConfigAppointmentTypes,
+    ConfigApplication, ConfigCompany, ConfigContact, ConfigEcommerce, ConfigEmail, ConfigFeatures, ConfigForms,
+    ConfigFulfillment, ConfigInvoice, ConfigOpportunity, ConfigOpportunityStates, ConfigStageEnd, ConfigStages,
+    ConfigTemplate,
+};
+pub use task::{Task, TaskContact, TaskInput};
+pub use user::User;
+
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Reads `null` (or a missing field, with `#[serde(default)]`) as the type's default.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Writes an id as Keap's reference object `{"id": …}` (a task's `contact`, an opportunity's
+/// `stage`…).
+fn id_ref<S: serde::Serializer, T: Serialize>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Ref<'a, T> {
+        id: &'a T,
+    }
+    match v {
+        Some(id) => Ref { id }.serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -794,6 +846,57 @@ pub type TagApplyResults = BTreeMap<ContactId, ApplyOutcome>;
 
 /// Result of applying tags to one contact: outcome per tag id.
 pub type ContactTagResults = BTreeMap<TagId, ApplyOutcome>;
+
+/// `GET /<resource>/model` (`ObjectModel`): the account's custom fields of that record type and
+/// the names `optional_properties` accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectModel {
+    /// The custom fields defined for this record type.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub custom_fields: Vec<CustomFieldMetadata>,
+    /// Fields left out of responses unless named in `optional_properties`.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub optional_properties: Vec<String>,
+}
+
+/// A custom field definition (`CustomFieldMetaData`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldMetadata {
+    /// Field id: the `id` of a [`CustomFieldValue`].
+    pub id: CustomFieldId,
+    /// Label shown in Keap.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Database name derived from the label.
+    #[serde(default)]
+    pub field_name: Option<String>,
+    /// Type: `Text`, `Dropdown`, `Date`, `WholeNumber`…
+    #[serde(default)]
+    pub field_type: Option<String>,
+    /// Record type: `CONTACT`, `COMPANY`, `OPPORTUNITY`, `TASK_NOTE_APPOINTMENT`…
+    #[serde(default)]
+    pub record_type: Option<String>,
+    /// Default value, as text.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub default_value: Option<String>,
+    /// Choices of a list-type field (nested for `Drilldown`).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub options: Vec<CustomFieldOption>,
+}
+
+/// A choice of a list-type custom field (`CustomFieldOption`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldOption {
+    /// Option id (a string in Keap's spec).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub id: Option<String>,
+    /// Label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Nested choices (`Drilldown`).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub options: Vec<CustomFieldOption>,
+}
 
 #[cfg(test)]
 mod tests {

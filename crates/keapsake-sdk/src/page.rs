@@ -23,6 +23,7 @@ pub struct Page<T> {
     items: Vec<T>,
     fetched: usize,
     count: Option<u64>,
+    sync_token: Option<String>,
     next: Option<Url>,
     previous: Option<Url>,
     url: Url,
@@ -36,6 +37,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Page<T> {
         f.debug_struct("Page")
             .field("items", &self.items)
             .field("count", &self.count)
+            .field("sync_token", &self.sync_token)
             .field("next", &self.next.as_ref().map(Url::as_str))
             .field("previous", &self.previous.as_ref().map(Url::as_str))
             .finish_non_exhaustive()
@@ -70,6 +72,11 @@ impl<T: DeserializeOwned + Send + 'static> Page<T> {
         Ok(Page {
             fetched: items.len(),
             count: body.get("count").and_then(serde_json::Value::as_u64),
+            sync_token: body
+                .get("sync_token")
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             next: link("next"),
             previous: link("previous"),
             url: resp.url().clone(),
@@ -108,6 +115,13 @@ impl<T: DeserializeOwned + Send + 'static> Page<T> {
     /// `count`: how many items match the query in total (not the page size).
     pub fn count(&self) -> Option<u64> {
         self.count
+    }
+
+    /// `sync_token`, which task lists carry (`keap/rest-v1.md` §0.3): pass it to
+    /// [`ListTasks::sync_token`](crate::resources::ListTasks::sync_token) later to list only
+    /// the tasks changed since this page was read. `None` for other lists.
+    pub fn sync_token(&self) -> Option<&str> {
+        self.sync_token.as_deref()
     }
 
     /// The server's `next` link.

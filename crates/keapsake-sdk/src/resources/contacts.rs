@@ -166,7 +166,7 @@ pub enum OrderDirection {
 }
 
 impl OrderDirection {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OrderDirection::Ascending => "ASCENDING",
             OrderDirection::Descending => "DESCENDING",

@@ -2,19 +2,47 @@
 //! `.send()` (and, for lists, `.stream()` over every page).
 
 mod account;
+mod companies;
 mod contacts;
+mod locales;
+mod merchants;
+mod notes;
+mod opportunities;
+mod settings;
 mod tags;
+mod tasks;
 mod userinfo;
+mod users;
 
 pub use account::{Account, GetProfile, UpdateProfile};
+pub use companies::{
+    Companies, CompanyOrder, CreateCompany, GetCompany, GetCompanyModel, ListCompanies, UpdateCompany,
+};
 pub use contacts::{
     ApplyTagsToContact, ContactOrder, Contacts, CreateContact, DeleteContact, GetContact, ListContactTags,
     ListContacts, OrderDirection, RemoveTagsFromContact, UpdateContact, UpsertContact,
 };
+pub use locales::{GetDefaultOptions, ListCountries, ListProvinces, Locales};
+pub use merchants::ListMerchants;
+pub use notes::{CreateNote, DeleteNote, GetNote, GetNoteModel, ListNotes, Notes, ReplaceNote, UpdateNote};
+pub use opportunities::{
+    CreateOpportunity, GetOpportunity, GetOpportunityModel, GetStagePipeline, ListOpportunities, Opportunities,
+    OpportunityOrder, ReplaceOpportunity, UpdateOpportunity,
+};
+pub use settings::{GetApplicationConfiguration, GetApplicationEnabled, GetContactOptionTypes, Settings};
 pub use tags::{ApplyTag, CreateTag, CreateTagCategory, GetTag, ListTaggedContacts, ListTags, RemoveTag, Tags};
+pub use tasks::{
+    CreateTask, DeleteTask, GetTask, GetTaskModel, ListTasks, ReplaceTask, TaskOrder, Tasks, UpdateTask,
+};
 pub use userinfo::UserInfoRequest;
+pub use users::{GetSignature, ListUsers, Users};
 
 /// Joins ids as Keap's comma-separated array parameter (`ids=1,2,3`).
 pub(crate) fn comma_list<I: std::fmt::Display>(ids: &[I]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// An array parameter such as `optional_properties`, comma-separated; `None` when empty.
+pub(crate) fn csv_opt(items: &[String]) -> Option<String> {
+    (!items.is_empty()).then(|| items.join(","))
 }
