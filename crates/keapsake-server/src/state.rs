@@ -33,6 +33,9 @@ pub(crate) struct Web {
     pub quota_limits: crate::quota::Limits,
     /// The sandbox profile's per-process request counts.
     pub local_quota: crate::quota::LocalCounters,
+    /// Account aliases by id. An alias never changes once the account exists, so each is read
+    /// from the store once per process (the token endpoint needs it for every `scope`).
+    pub aliases: std::sync::RwLock<std::collections::HashMap<keapsake_core::AccountId, Arc<str>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -66,8 +69,35 @@ impl AppState {
                 hashing: Semaphore::new(permits),
                 quota_limits,
                 local_quota: crate::quota::LocalCounters::default(),
+                aliases: std::sync::RwLock::default(),
             }),
         }
+    }
+
+    /// The alias (`ab123`) of an account, from the in-process cache or, the first time, the store.
+    ///
+    /// # Errors
+    /// The store's, on a cache miss (`NotFound` for an unknown account).
+    pub(crate) async fn account_alias(
+        &self,
+        id: keapsake_core::AccountId,
+    ) -> Result<Arc<str>, keapsake_core::StoreError> {
+        if let Some(alias) = self
+            .web
+            .aliases
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(alias.clone());
+        }
+        let alias: Arc<str> = self.store.get_account(id).await?.alias.into();
+        self.web
+            .aliases
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, alias.clone());
+        Ok(alias)
     }
 
     /// The base URL every absolute link starts with (ends in `/`).

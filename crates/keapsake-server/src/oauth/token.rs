@@ -171,12 +171,12 @@ async fn authorization_code(
         (None, None) => {}
     }
 
-    let account = state.store.get_account(record.account_id).await?;
+    let alias = state.account_alias(record.account_id).await?;
     let (access, refresh, tokens) = mint(state);
     match state.store.exchange_code(&hash, app.id, tokens).await? {
         CodeExchange::Issued(grant) => {
-            tracing::info!(client = %app.client_id, family = grant.family_id.0, "code exchanged");
-            Ok(issued(state, &account.alias, &access, &refresh))
+            tracing::debug!(client = %app.client_id, family = grant.family_id.0, "code exchanged");
+            Ok(issued(state, &alias, &access, &refresh))
         }
         CodeExchange::Replayed => {
             tracing::warn!(client = %app.client_id, "authorization code replayed; its tokens are revoked");
@@ -200,11 +200,10 @@ async fn refresh_token(
     }
     let hash = Secret::new(presented).hash();
     let invalid = || OAuthError::invalid_grant("Invalid Refresh Token");
-    // Unknown tokens stop here; the account of a known one is read before rotation commits.
-    let Some(known) = state.store.find_refresh_token(&hash).await? else {
-        return Err(invalid());
-    };
-    let account = state.store.get_account(known.grant.account_id).await?;
+    // One store round trip on the hot path: the rotation itself decides validity (unknown,
+    // expired, rotated, other app). The scope's account alias comes from the in-process cache
+    // (aliases never change), so only the first refresh of an account in this process reads it,
+    // after the rotation committed.
     let (access, refresh, tokens) = mint(state);
     match state
         .store
@@ -217,8 +216,9 @@ async fn refresh_token(
         .await?
     {
         Rotation::Rotated(grant) => {
-            tracing::info!(client = %app.client_id, family = grant.family_id.0, "refresh token rotated");
-            Ok(issued(state, &account.alias, &access, &refresh))
+            tracing::debug!(client = %app.client_id, family = grant.family_id.0, "refresh token rotated");
+            let alias = state.account_alias(grant.account_id).await?;
+            Ok(issued(state, &alias, &access, &refresh))
         }
         Rotation::Reused => {
             tracing::warn!(client = %app.client_id, "rotated refresh token replayed; family revoked");
