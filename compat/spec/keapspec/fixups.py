@@ -1,0 +1,215 @@
+"""Steering generated cases toward records that exist.
+
+Schemathesis generates each case from the (deviation-applied) document. Left alone, nearly every
+path id would be a random integer that answers 404 and every reference inside a body (a contact
+id, a stage id, a tag id) would be one too, so writes would never get past validation. Here a
+generated case is adjusted *with values the document also allows* before it is sent:
+
+* path ids come from the seeded pools most of the time (DELETEs from disposable pools);
+* in positive cases, some query filters and body references are replaced by seeded ids, paging
+  parameters are sometimes set to ordinary values, and `optional_properties` sometimes lists the
+  names the model endpoint advertises;
+* request bodies of writes get the members whose validity the document cannot express
+  (rest-v1.md rules: a contact needs an e-mail or phone, a region needs a country code, ...)
+  replaced by valid values in part of the cases, so both the accepted and the refused paths run.
+
+Nothing here touches a response or a check. Every choice is drawn through Hypothesis, so a run is
+reproducible from its seed.
+"""
+
+import copy
+import itertools
+import re
+
+from hypothesis import strategies as st
+
+_unique = itertools.count(1)
+
+# (method or None, path, parameter) -> pool name. None matches any method.
+PATH_POOLS = {
+    ("DELETE", "/v1/contacts/{contactId}", "contactId"): "contact_disposable",
+    ("DELETE", "/v1/notes/{noteId}", "noteId"): "note_disposable",
+    ("DELETE", "/v1/tasks/{taskId}", "taskId"): "task_disposable",
+    (None, "/v1/contacts/{id}", "id"): "contact",
+    (None, "/v1/tags/{id}", "id"): "tag",
+}
+PARAM_POOLS = {
+    "contactId": "contact",
+    "tagId": "tag",
+    "companyId": "company",
+    "noteId": "note",
+    "taskId": "task",
+    "opportunityId": "opportunity",
+    "userId": "user",
+    "countryCode": "country",
+}
+QUERY_POOLS = {
+    "contact_id": "contact",
+    "user_id": "user",
+    "category": "tag_category",
+    "stage_id": "stage",
+    "email": "contact_email",
+}
+OPTIONAL_PROPERTIES = {
+    "/v1/contacts": ["job_title", "lead_source_id", "custom_fields", "social_accounts", "origin",
+                     "relationships", "fax_numbers", "birthday", "anniversary", "contact_type",
+                     "prefix", "suffix", "preferred_name", "spouse_name", "website", "time_zone",
+                     "preferred_locale", "source_type", "company_name", "notes"],
+    "/v1/companies": ["notes", "fax_number", "custom_fields"],
+    "/v1/opportunities": ["custom_fields"],
+}
+
+
+class Context:
+    def __init__(self, pools, token, rng):
+        self.pools = pools
+        self.token = token
+        self.rng = rng
+        self.calls = 0
+        self.next_disposable = {}
+
+    def disposable(self, name):
+        i = self.next_disposable.get(name, 0)
+        self.next_disposable[name] = i + 1
+        pool = self.pools[name]
+        return pool[i] if i < len(pool) else pool[-1]
+
+
+def strategy(op, mode, ctx):
+    try:
+        return op.as_strategy(generation_mode=mode)
+    except Exception:  # noqa: BLE001 - e.g. nothing to negate
+        return None
+
+
+def auth(ctx, data):
+    """Credentials: Bearer mostly; every fourth request as `?access_token=` (SPEC-DEVIATIONS #1)."""
+    ctx.calls += 1
+    if ctx.calls % 4 == 0:
+        return {"params": {"access_token": ctx.token}}
+    return {"headers": {"Authorization": f"Bearer {ctx.token}"}}
+
+
+def _pool_for(op, name):
+    method = op.method.upper()
+    return PATH_POOLS.get((method, op.path, name)) or PATH_POOLS.get((None, op.path, name)) or PARAM_POOLS.get(name)
+
+
+def fix_case(case, mode, ctx, data):
+    op = case.operation
+    positive = mode.is_positive
+    # Path ids: from the pools (85% of positive cases, half of negative ones).
+    for name in list(case.path_parameters or {}):
+        pool = _pool_for(op, name)
+        if pool is None or not ctx.pools.get(pool):
+            continue
+        if data.draw(st.floats(0, 1)) < (0.85 if positive else 0.5):
+            if pool.endswith("_disposable"):
+                case.path_parameters[name] = ctx.disposable(pool)
+            else:
+                case.path_parameters[name] = data.draw(st.sampled_from(ctx.pools[pool]))
+    if not positive:
+        return
+    query = case.query if case.query is not None else None
+    if query is not None:
+        for name, pool in QUERY_POOLS.items():
+            if name in query and ctx.pools.get(pool) and data.draw(st.booleans()):
+                query[name] = data.draw(st.sampled_from(ctx.pools[pool]))
+        if "limit" in query and data.draw(st.booleans()):
+            query["limit"] = data.draw(st.sampled_from([1, 2, 5, 1000]))
+        if "offset" in query and data.draw(st.booleans()):
+            query["offset"] = data.draw(st.sampled_from([0, 1, 3]))
+        names = OPTIONAL_PROPERTIES.get(re.sub(r"/\{[^}]+\}$", "", op.path))
+        if "optional_properties" in query and names and data.draw(st.booleans()):
+            query["optional_properties"] = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=6,
+                                                              unique=True))
+    fix = BODY_FIXUPS.get((op.method.upper(), op.path))
+    if fix is not None and isinstance(case.body, dict) and data.draw(st.floats(0, 1)) < 0.7:
+        body = copy.deepcopy(case.body)
+        fix(body, ctx, data)
+        case.body = body
+
+
+
+def _contact_body(body, ctx, data):
+    n = next(_unique)
+    body["email_addresses"] = [{"email": f"gen{n}@spec.example", "field": "EMAIL1"}]
+    for key in ("company",):
+        if key in body:
+            body[key] = {"id": data.draw(st.sampled_from(ctx.pools["company"]))}
+    if "owner_id" in body:
+        body["owner_id"] = data.draw(st.sampled_from(ctx.pools["user"]))
+    if "custom_fields" in body:
+        body["custom_fields"] = [{"id": ctx.pools["contact_custom_field"][0], "content": f"generated {n}"}]
+
+
+def _apply_tags(body, ctx, data):
+    body["tagIds"] = data.draw(st.lists(st.sampled_from(ctx.pools["tag"] + [987654321]), min_size=1, max_size=4,
+                                        unique=True))
+
+
+def _tag_contacts(body, ctx, data):
+    body["ids"] = data.draw(st.lists(st.sampled_from(ctx.pools["contact"] + [987654321]), min_size=1, max_size=4,
+                                     unique=True))
+
+
+def _tag(body, ctx, data):
+    body["name"] = f"generated tag {next(_unique)}"
+    if "category" in body:
+        body["category"] = {"id": data.draw(st.sampled_from(ctx.pools["tag_category"]))}
+
+
+def _note(body, ctx, data):
+    body["contact_id"] = data.draw(st.sampled_from(ctx.pools["contact"]))
+    if "user_id" in body:
+        body["user_id"] = data.draw(st.sampled_from(ctx.pools["user"]))
+    body.setdefault("title", "generated")
+
+
+def _task(body, ctx, data):
+    body.setdefault("title", "generated")
+    body.setdefault("due_date", "2031-03-04T05:06:07.000Z")
+    if "contact" in body:
+        body["contact"] = {"id": data.draw(st.sampled_from(ctx.pools["contact"]))}
+    if "user_id" in body:
+        body["user_id"] = data.draw(st.sampled_from(ctx.pools["user"]))
+    if "remind_time" in body:
+        body["remind_time"] = data.draw(st.sampled_from([5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880]))
+
+
+def _opportunity(body, ctx, data):
+    body["contact"] = {"id": data.draw(st.sampled_from(ctx.pools["contact"]))}
+    body["stage"] = {"id": data.draw(st.sampled_from(ctx.pools["stage"]))}
+    if "user" in body:
+        body["user"] = {"id": data.draw(st.sampled_from(ctx.pools["user"]))}
+    if "custom_fields" in body:
+        del body["custom_fields"]
+
+
+def _opportunity_replace(body, ctx, data):
+    _opportunity(body, ctx, data)
+    body["id"] = data.draw(st.sampled_from(ctx.pools["opportunity"]))
+
+
+def _company(body, ctx, data):
+    body.setdefault("company_name", f"generated company {next(_unique)}")
+
+
+BODY_FIXUPS = {
+    ("POST", "/v1/contacts"): _contact_body,
+    ("PUT", "/v1/contacts"): _contact_body,
+    ("PATCH", "/v1/contacts/{contactId}"): _contact_body,
+    ("POST", "/v1/contacts/{contactId}/tags"): _apply_tags,
+    ("POST", "/v1/tags/{tagId}/contacts"): _tag_contacts,
+    ("POST", "/v1/tags"): _tag,
+    ("POST", "/v1/notes"): _note,
+    ("PUT", "/v1/notes/{noteId}"): _note,
+    ("PATCH", "/v1/notes/{noteId}"): _note,
+    ("POST", "/v1/tasks"): _task,
+    ("PUT", "/v1/tasks/{taskId}"): _task,
+    ("PATCH", "/v1/tasks/{taskId}"): _task,
+    ("POST", "/v1/opportunities"): _opportunity,
+    ("PUT", "/v1/opportunities"): _opportunity_replace,
+    ("PATCH", "/v1/opportunities/{opportunityId}"): _opportunity,
+    ("POST", "/v1/companies"): _company,
+}

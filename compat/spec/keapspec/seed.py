@@ -1,0 +1,119 @@
+"""Records the generated requests can hit: made through keapsake's own v1 API before the run.
+
+Generated path ids are mostly drawn from these pools (a run that only ever hits 404s proves
+little); DELETE operations draw from disposable pools so they never remove what other
+operations use. Seeding requests are not counted as generated requests, but each must succeed.
+"""
+
+import requests
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+class Seeder:
+    def __init__(self, base, token):
+        self.base = base.rstrip("/") + "/v1"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.requests = 0
+
+    def call(self, method, path, body=None, expect=(200, 201, 204)):
+        r = self.http.request(method, self.base + path, json=body, timeout=30)
+        self.requests += 1
+        if r.status_code not in expect:
+            raise SeedError(f"seeding {method} {path} {body!r}: {r.status_code} {r.text[:300]}")
+        return r.json() if r.content else None
+
+
+def seed(base, token):
+    """Creates the records and returns the pools: name -> list of ids (or codes)."""
+    s = Seeder(base, token)
+    pools = {}
+
+    users = s.call("GET", "/users")["users"]
+    pools["user"] = [u["id"] for u in users]
+
+    cats = [s.call("POST", "/tags/categories", {"name": f"Seed category {i}", "description": "seeded"})["id"]
+            for i in range(2)]
+    pools["tag_category"] = cats
+    tags = []
+    for i in range(6):
+        body = {"name": f"Seed tag {i}", "description": f"seeded tag {i}"}
+        if i % 2 == 0:
+            body["category"] = {"id": cats[i % 2]}
+        tags.append(s.call("POST", "/tags", body)["id"])
+    pools["tag"] = tags
+
+    companies = []
+    for i in range(3):
+        companies.append(s.call("POST", "/companies", {
+            "company_name": f"Seed Company {i}",
+            "email_address": f"office{i}@seed.example",
+            "phone_number": {"number": f"555-010{i}", "type": "Work"},
+            "address": {"line1": f"{i} Main St", "locality": "Springfield", "region": "US-IL",
+                        "zip_code": "62701", "country_code": "USA"},
+            "website": f"https://seed{i}.example",
+            "notes": "seeded",
+        })["id"])
+    pools["company"] = companies
+
+    field = s.call("POST", "/contacts/model/customFields", {"label": "Seed Text", "field_type": "Text"})
+    pools["contact_custom_field"] = [field["id"]]
+
+    def contact(i, prefix):
+        body = {
+            "given_name": f"{prefix}{i}",
+            "family_name": "Seed",
+            "email_addresses": [{"email": f"{prefix.lower()}{i}@seed.example", "field": "EMAIL1"}],
+            "phone_numbers": [{"number": f"555-02{i:02d}", "field": "PHONE1", "type": "Work"}],
+            "addresses": [{"field": "BILLING", "line1": f"{i} Elm St", "locality": "Springfield",
+                           "region": "US-IL", "zip_code": "62701", "country_code": "USA"}],
+            "company": {"id": companies[i % len(companies)]},
+            "owner_id": pools["user"][0],
+            "custom_fields": [{"id": field["id"], "content": f"value {i}"}],
+            "opt_in_reason": "seeded",
+        }
+        return s.call("POST", "/contacts", body)["id"]
+
+    contacts = [contact(i, "Ada") for i in range(8)]
+    pools["contact"] = contacts
+    pools["contact_email"] = [f"ada{i}@seed.example" for i in range(8)]
+    for i, c in enumerate(contacts):
+        s.call("POST", f"/contacts/{c}/tags", {"tagIds": tags[: 1 + i % len(tags)]})
+    # Companies are tagged through their contacts' tags in v1 reads; nothing else to link.
+
+    notes = [s.call("POST", "/notes", {"contact_id": contacts[i % len(contacts)], "title": f"Seed note {i}",
+                                       "body": "seeded", "type": "Call", "user_id": pools["user"][0]})["id"]
+             for i in range(4)]
+    pools["note"] = notes
+    tasks = [s.call("POST", "/tasks", {"title": f"Seed task {i}", "description": "seeded",
+                                       "due_date": "2030-01-0%dT10:00:00.000Z" % (i + 1),
+                                       "contact": {"id": contacts[i % len(contacts)]},
+                                       "user_id": pools["user"][0], "priority": 1, "remind_time": 15})["id"]
+             for i in range(4)]
+    pools["task"] = tasks
+    stages = [st["stage_id"] for st in s.call("GET", "/opportunity/stage_pipeline")]
+    pools["stage"] = stages
+    pools["opportunity"] = [
+        s.call("POST", "/opportunities", {"opportunity_title": f"Seed opportunity {i}",
+                                          "contact": {"id": contacts[i % len(contacts)]},
+                                          "stage": {"id": stages[i % len(stages)]},
+                                          "user": {"id": pools["user"][0]},
+                                          "projected_revenue_low": 100.0, "projected_revenue_high": 200.0,
+                                          "estimated_close_date": "2030-06-01T00:00:00.000Z"})["id"]
+        for i in range(3)]
+
+    # Disposable records for the DELETE operations (run last, each from its own pool).
+    pools["contact_disposable"] = [contact(i, "Tmp") for i in range(40)]
+    pools["note_disposable"] = [s.call("POST", "/notes", {"contact_id": contacts[0], "title": f"tmp {i}"})["id"]
+                                for i in range(40)]
+    pools["task_disposable"] = [s.call("POST", "/tasks", {"title": f"tmp {i}",
+                                                          "due_date": "2030-02-01T00:00:00.000Z"})["id"]
+                                for i in range(40)]
+
+    countries = s.call("GET", "/locales/countries")["countries"]
+    pools["country"] = [c for c in ("USA", "CAN", "GBR", "AUS") if c in countries] or sorted(countries)[:3]
+    pools["_seed_requests"] = s.requests
+    return pools
