@@ -9,7 +9,8 @@ use keapsake_sdk::{ContactId, Error, Keap, MemoryTokenStore, OAuthApp, TagId};
 use keapsake_testkit::{Backend, TestServer};
 use time::macros::{date, datetime};
 
-async fn client(srv: &TestServer) -> Keap {
+/// A client holding an OAuth token of the demo user, got through the server's HTML flow.
+pub(crate) async fn client(srv: &TestServer) -> Keap {
     let code = srv.authorize(&srv.app, &srv.user).await;
     let client = Keap::builder()
         .base_url(srv.url())

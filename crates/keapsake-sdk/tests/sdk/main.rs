@@ -9,6 +9,7 @@ mod support;
 
 mod config;
 mod crm;
+mod crm_more;
 mod errors;
 mod keapsake;
 mod login;
