@@ -22,5 +22,6 @@ mod contacts;
 mod crm_more;
 mod flow;
 mod interop;
+mod isolation;
 mod races;
 mod secrets;
