@@ -96,6 +96,30 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Tasks with their `sync_token`, and an opportunity in the pipeline's default stage:
+//!
+//! ```no_run
+//! # async fn run(client: keapsake_sdk::Keap, ada: keapsake_sdk::ContactId) -> Result<(), keapsake_sdk::Error> {
+//! use keapsake_sdk::model::{OpportunityInput, TaskInput};
+//!
+//! let due = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+//! let task = client.tasks().create(TaskInput::new().title("Call Ada").due_date(due).contact(ada)).send().await?;
+//! let open = client.tasks().list().completed(false).send().await?;
+//! let token = open.sync_token().map(str::to_owned);
+//! client.tasks().update(task.id, TaskInput::new().completed(true)).send().await?;
+//! if let Some(token) = token {
+//!     let changed = client.tasks().list().sync_token(token).send().await?;
+//!     assert!(changed.iter().any(|t| t.id == task.id));
+//! }
+//!
+//! let pipeline = client.opportunities().stage_pipeline().send().await?;
+//! if let Some(stage) = pipeline.iter().find(|s| s.is_default == Some(true)) {
+//!     let opp = OpportunityInput::new().title("Analytical Engine").contact(ada).stage(stage.stage_id);
+//!     client.opportunities().create(opp).send().await?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Errors
 //!
 //! ```no_run

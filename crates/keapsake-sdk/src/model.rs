@@ -948,4 +948,92 @@ mod tests {
         assert!(r[&ContactId(456)].is_applied());
         assert_eq!(r[&ContactId(789)], ApplyOutcome::Other("WHATEVER".into()));
     }
+
+    #[test]
+    fn new_resources_tolerate_nulls_unknown_values_and_fields() {
+        let n: Note = serde_json::from_value(json!({
+            "id": 3, "contact_id": 22, "user_id": null, "title": null, "body": "b", "type": "Meeting",
+            "date_created": "2024-11-07T20:35:13.000+0000", "last_updated_by": null, "new": [1]
+        }))
+        .unwrap();
+        assert_eq!(n.kind, Some(NoteType::Unknown("Meeting".into())));
+        assert_eq!(serde_json::to_value(&n.kind).unwrap(), json!("Meeting"));
+        assert_eq!(n.contact_id, Some(ContactId(22)));
+
+        let c: Company = serde_json::from_value(json!({
+            "id": 5, "company_name": "AE", "phone_number": {"number": null, "type": "Work"},
+            "custom_fields": null, "address": {"line1": "x", "country_code": "USA"}
+        }))
+        .unwrap();
+        assert_eq!(c.phone_number.unwrap().number, "");
+        assert!(c.custom_fields.is_empty());
+        assert_eq!(c.address.unwrap().country_code.as_deref(), Some("USA"));
+
+        let o: Opportunity = serde_json::from_value(json!({
+            "id": 1, "opportunity_title": "t", "contact": {"id": 2},
+            "stage": {"id": 3, "name": "Won", "details": null, "reasons": null},
+            "user": null, "projected_revenue_high": 10, "custom_fields": [{"id": 4, "content": {"a": 1}}]
+        }))
+        .unwrap();
+        assert_eq!(o.stage.as_ref().map(|s| s.id), Some(crate::StageId(3)));
+        assert!(o.stage.unwrap().reasons.is_empty());
+        assert_eq!(o.projected_revenue_high, Some(10.0));
+        assert_eq!(o.custom_fields[0].content, json!({"a": 1}));
+
+        let t: Task = serde_json::from_value(json!({
+            "id": 9, "title": "t", "due_date": "2024-12-01", "completed": null, "contact": null, "jgraph_id": 4
+        }))
+        .unwrap();
+        assert_eq!(t.due_date, Some(time::macros::datetime!(2024-12-01 0:00 UTC)));
+        assert!(!t.is_completed());
+
+        let u: User = serde_json::from_value(json!({"id": 1, "infusionsoft_id": 77, "phone_numbers": null, "status": "Invited"}))
+            .unwrap();
+        assert_eq!(u.infusionsoft_id.as_deref(), Some("77"));
+        assert!(!u.is_active());
+
+        let m: MerchantAccounts = serde_json::from_value(json!({
+            "default_merchant_account": 2,
+            "merchant_accounts": [{"id": 1, "type": "Stripe"}, {"id": 2, "account_name": "Main", "is_test": false}]
+        }))
+        .unwrap();
+        assert_eq!(m.default_account().and_then(|a| a.account_name.as_deref()), Some("Main"));
+
+        let cfg: ApplicationConfiguration = serde_json::from_value(json!({
+            "contact": {"contact_types": " Lead, Customer ,,Other", "unknown": true},
+            "brand_new_module": {"x": 1}, "invoice": null
+        }))
+        .unwrap();
+        assert_eq!(cfg.contact.unwrap().contact_types_list(), ["Lead", "Customer", "Other"]);
+        assert!(cfg.invoice.is_none() && cfg.application.is_none());
+
+        let model: ObjectModel = serde_json::from_value(json!({
+            "custom_fields": [{"id": 8, "label": "Colour", "default_value": 3, "options": [{"id": 1, "label": "Red", "options": null}]}],
+            "optional_properties": null
+        }))
+        .unwrap();
+        assert_eq!(model.custom_fields[0].default_value.as_deref(), Some("3"));
+        assert_eq!(model.custom_fields[0].options[0].id.as_deref(), Some("1"));
+        assert!(model.optional_properties.is_empty());
+    }
+
+    #[test]
+    fn new_inputs_send_only_what_is_set_and_references_as_id_objects() {
+        assert_eq!(serde_json::to_value(TaskInput::new()).unwrap(), json!({}));
+        assert_eq!(serde_json::to_value(NoteInput::new().user(4)).unwrap(), json!({"user_id": 4}));
+        assert_eq!(
+            serde_json::to_value(OpportunityInput::new().user(4).include_in_forecast(false)).unwrap(),
+            json!({"user": {"id": 4}, "include_in_forecast": 0})
+        );
+        assert_eq!(
+            serde_json::to_value(CompanyInput::new().company_name("AE").phone("1").fax("2").custom_field(3, true)).unwrap(),
+            json!({"company_name": "AE", "phone_number": {"number": "1"}, "fax_number": {"number": "2"},
+                   "custom_fields": [{"id": 3, "content": true}]})
+        );
+        let t = TaskInput::new().completed(true).completion_date(time::macros::datetime!(2024-12-01 10:00 +01:00));
+        assert_eq!(
+            serde_json::to_value(t).unwrap(),
+            json!({"completed": true, "completion_date": "2024-12-01T09:00:00.000Z"})
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! calls against a real keapsake (`keapsake_testkit::TestServer`) on both storage backends
 //! (`keap/rest-v1.md` §3–§6, §11): every builder sends what the server understands, every field
 //! written reads back, lists page through the server's `next` links, 404s are
-//! `Error::NotFound` and 400s `Error::Validation` with Keap's message.
+//! `Error::NotFound` and 400s `Error::Validation` with Keap's message. A few wiremock cases at
+//! the end pin what keapsake cannot show: exact query parameter names, and the other forms of
+//! settings and signatures Keap may send.
 
 use futures_util::TryStreamExt;
 use keapsake_core::crm::custom_field::{NewCustomFieldBody, RecordType};
@@ -940,6 +942,161 @@ async fn writes_answer_keaps_exact_statuses(backend: Backend) {
 /// An SDK input as the JSON the typed call would send.
 fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap()
+}
+
+// -------------------------------------------------------------------------------------------
+// Wire details keapsake cannot show (it ignores unknown parameters and answers one way)
+// -------------------------------------------------------------------------------------------
+
+fn mock_client(server: &wiremock::MockServer) -> Keap {
+    Keap::builder()
+        .base_url(server.uri())
+        .api_key("KeapAK-test")
+        .retry_policy(crate::support::fast_retries())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn list_builders_send_keaps_parameter_names() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let empty = |key: &str| ResponseTemplate::new(200).set_body_json(json!({key: [], "count": 0, "sync_token": "t1"}));
+    Mock::given(method("GET"))
+        .and(path("/crm/rest/v1/tasks/search"))
+        .and(query_param("completed", "false"))
+        .and(query_param("has_due_date", "true"))
+        .and(query_param("contact_id", "22"))
+        .and(query_param("user_id", "7"))
+        .and(query_param("since", "2024-01-01T00:00:00.000Z"))
+        .and(query_param("until", "2024-02-01T00:00:00.000Z"))
+        .and(query_param("sync_token", "t0"))
+        .and(query_param("order", "due_date"))
+        .and(query_param("order_direction", "DESCENDING"))
+        .and(query_param("limit", "5"))
+        .and(query_param("offset", "10"))
+        .respond_with(empty("tasks"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/rest/v1/opportunities"))
+        .and(query_param("search_term", "a b"))
+        .and(query_param("stage_id", "3"))
+        .and(query_param("user_id", "7"))
+        .and(query_param("order", "contact_name"))
+        .and(query_param("optional_properties", "custom_fields"))
+        .respond_with(empty("opportunities"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/rest/v1/companies"))
+        .and(query_param("company_name", "AE"))
+        .and(query_param("order", "email"))
+        .and(query_param("optional_properties", "notes,fax_number"))
+        .respond_with(empty("companies"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/rest/v1/notes"))
+        .and(query_param("contact_id", "22"))
+        .and(query_param("user_id", "7"))
+        .respond_with(empty("notes"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/rest/v1/users"))
+        .and(query_param("include_inactive", "true"))
+        .and(query_param("include_partners", "false"))
+        .respond_with(empty("users"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = mock_client(&server);
+    let page = client
+        .tasks()
+        .search()
+        .completed(false)
+        .has_due_date(true)
+        .contact(22)
+        .user(7)
+        .since(datetime!(2024-01-01 0:00 UTC))
+        .until(datetime!(2024-02-01 0:00 UTC))
+        .sync_token("t0")
+        .order(TaskOrder::DueDate)
+        .order_direction(OrderDirection::Descending)
+        .limit(5)
+        .offset(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((page.count(), page.sync_token()), (Some(0), Some("t1")));
+    client
+        .opportunities()
+        .list()
+        .search_term("a b")
+        .stage(3)
+        .user(7)
+        .order(OpportunityOrder::ContactName)
+        .optional_properties(["custom_fields"])
+        .send()
+        .await
+        .unwrap();
+    client
+        .companies()
+        .list()
+        .company_name("AE")
+        .order(CompanyOrder::Email)
+        .optional_properties(["notes", "fax_number"])
+        .send()
+        .await
+        .unwrap();
+    let page = client.notes().list().contact(22).user(7).send().await.unwrap();
+    assert_eq!(page.sync_token(), Some("t1"), "read wherever the server sends one");
+    client.users().list().include_inactive(true).include_partners(false).send().await.unwrap();
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn settings_and_signatures_read_every_form_keap_may_send() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let client_for = |body: ResponseTemplate, at: &'static str| async move {
+        let server = MockServer::start().await;
+        Mock::given(method("GET")).and(path(at)).respond_with(body).mount(&server).await;
+        (mock_client(&server), server)
+    };
+    const ENABLED: &str = "/crm/rest/v1/setting/application/enabled";
+    for (body, want) in [(json!({"value": "false"}), false), (json!({"value": "TRUE"}), true), (json!({"value": true}), true)] {
+        let (client, _server) = client_for(ResponseTemplate::new(200).set_body_json(body), ENABLED).await;
+        assert_eq!(client.settings().application_enabled().send().await.unwrap(), want);
+    }
+    let (client, _server) = client_for(ResponseTemplate::new(200).set_body_json(json!({"value": "maybe"})), ENABLED).await;
+    let err = client.settings().application_enabled().send().await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse { status: 200, .. }), "{err:?}");
+
+    const TYPES: &str = "/crm/rest/v1/setting/contact/optionTypes";
+    let (client, _server) = client_for(ResponseTemplate::new(200).set_body_json(json!({"value": null})), TYPES).await;
+    assert!(client.settings().contact_option_types().send().await.unwrap().is_empty());
+
+    const SIGNATURE: &str = "/crm/rest/v1/users/7/signature";
+    let (client, _server) = client_for(ResponseTemplate::new(200).set_body_json(json!("<p>Ada</p>")), SIGNATURE).await;
+    assert_eq!(client.users().signature(7).send().await.unwrap(), "<p>Ada</p>");
+    let html = ResponseTemplate::new(200).set_body_raw("<p>Ada</p>", "text/html");
+    let (client, _server) = client_for(html, SIGNATURE).await;
+    assert_eq!(client.users().signature(7).send().await.unwrap(), "<p>Ada</p>");
+
+    let (client, _server) = client_for(
+        ResponseTemplate::new(200).set_body_json(json!([{"stage_id": 4, "stage_name": "Won", "end_stage": true}])),
+        "/crm/rest/v1/opportunity/stage_pipeline",
+    )
+    .await;
+    let pipeline = client.opportunities().stage_pipeline().send().await.unwrap();
+    assert_eq!((pipeline[0].stage_id, pipeline[0].stage_count), (StageId(4), None));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
