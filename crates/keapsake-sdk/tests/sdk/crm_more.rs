@@ -326,7 +326,10 @@ async fn notes_round_trip(backend: Backend) {
     );
 
     // PATCH changes only what is set.
+    srv.clock.advance(time::Duration::minutes(1));
     let patched = notes.update(n1.id, NoteInput::new().title("Patched").kind(NoteType::Email)).send().await.unwrap();
+    assert_eq!(patched.date_created, n1.date_created);
+    assert!(patched.last_updated > n1.last_updated, "{:?} after {:?}", patched.last_updated, n1.last_updated);
     assert_eq!(patched.title.as_deref(), Some("Patched"));
     assert_eq!(patched.body.as_deref(), Some("Replaced"));
     assert_eq!(patched.kind, Some(NoteType::Email));
@@ -497,6 +500,8 @@ async fn tasks_round_trip(backend: Backend) {
     assert_eq!((replaced.url.as_deref(), replaced.funnel_id, replaced.kind.as_deref()), (None, None, None));
     assert_eq!(replaced.contact.as_ref().map(|c| c.id), Some(ada));
     assert_eq!(replaced.user_id, Some(my_id), "the acting user again");
+    assert_eq!(replaced.creation_date, t1.creation_date);
+    assert!(replaced.modification_date > t1.modification_date);
     assert_not_found(
         tasks.replace(TaskId(999_999), TaskInput::new().title("x").due_date(due)).send().await,
         "Unable to find this Task",
@@ -534,7 +539,7 @@ async fn tasks_round_trip(backend: Backend) {
     tasks.update(t3.id, TaskInput::new().priority(3)).send().await.unwrap();
     assert_eq!(ids(&tasks.list().since(t0).send().await.unwrap()), [t3.id]);
     assert_eq!(ids(&tasks.list().until(t0 - time::Duration::minutes(1)).send().await.unwrap()), [t1.id, t2.id]);
-    assert_eq!(ids(&tasks.list().since(t0 - time::Duration::hours(1)).until(t0).send().await.unwrap()).len(), 3);
+    assert_eq!(ids(&tasks.list().since(t0 - time::Duration::hours(1)).until(t0).send().await.unwrap()).len(), 3, "until is inclusive");
 
     // sync_token: what changed since the page that carried it.
     srv.clock.advance(time::Duration::minutes(1));
@@ -695,6 +700,7 @@ async fn opportunities_round_trip(backend: Backend) {
     assert_not_found(opps.get(OpportunityId(999_999)).send().await, "Unable to find this Opportunity");
 
     // PATCH changes only what is set.
+    srv.clock.advance(time::Duration::minutes(1));
     let patched = opps
         .update(o1.id, OpportunityInput::new().notes("Promising").stage(second.stage_id))
         .send()
@@ -705,6 +711,8 @@ async fn opportunities_round_trip(backend: Backend) {
     assert_eq!(patched.stage.as_ref().map(|s| s.id), Some(second.stage_id));
     assert_eq!(patched.projected_revenue_low, Some(1000.5));
     assert_eq!(patched.custom_fields, o1.custom_fields);
+    assert_eq!(patched.date_created, o1.date_created);
+    assert!(patched.last_updated > o1.last_updated);
     assert_not_found(
         opps.update(OpportunityId(999_999), OpportunityInput::new().notes("x")).send().await,
         "Unable to find this Opportunity",
