@@ -116,7 +116,8 @@ pub struct UserInfo {
     pub is_admin: Option<bool>,
 }
 
-/// A postal address (`ContactAddress` in Keap's spec), used by contacts and the account profile.
+/// A postal address (`ContactAddress` in Keap's spec), used by contacts, the account profile,
+/// companies (`CompanyAddress`: no `field`, no `postal_code`) and users.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     /// Slot: `BILLING`, `SHIPPING` or `OTHER` (contacts only).
