@@ -129,10 +129,12 @@ fn validate_address(a: &mut ContactAddress) -> Result<(), String> {
     if texts.iter().any(|t| too_long(t)) {
         return Err("address field is too long".to_owned());
     }
-    if let Some(field) = a.field.as_deref().filter(|f| !f.is_empty())
-        && !matches!(field, "BILLING" | "SHIPPING" | "OTHER")
-    {
-        return Err("address.field must be BILLING, SHIPPING or OTHER".to_owned());
+    // The spec's `ContactAddress` always has a `field`; an address sent without one (or with an
+    // empty one) takes the first slot, as a contact's does.
+    match a.field.as_deref() {
+        None | Some("") => a.field = Some("BILLING".to_owned()),
+        Some("BILLING" | "SHIPPING" | "OTHER") => {}
+        Some(_) => return Err("address.field must be BILLING, SHIPPING or OTHER".to_owned()),
     }
     if let Some(cc) = a.country_code.as_mut().filter(|c| !c.is_empty()) {
         if cc.len() != 3 || !cc.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -170,6 +172,22 @@ mod tests {
             p.address.and_then(|a| a.country_code).as_deref(),
             Some("USA")
         );
+    }
+
+    #[test]
+    fn an_address_without_a_field_gets_billing() {
+        for field in [None, Some(String::new())] {
+            let p = AccountProfile {
+                address: Some(ContactAddress {
+                    field,
+                    country_code: Some(String::new()),
+                    ..ContactAddress::default()
+                }),
+                ..AccountProfile::default()
+            };
+            let p = validate(p).expect("valid");
+            assert_eq!(p.address.and_then(|a| a.field).as_deref(), Some("BILLING"));
+        }
     }
 
     #[test]
