@@ -61,6 +61,21 @@ impl LoadReport {
         self.errors_by_status.values().sum::<u64>() + self.transport_errors
     }
 
+    /// Folds another run of the same load point into this one (the suite measures each point in
+    /// slices, interleaved across servers).
+    pub fn merge(&mut self, other: LoadReport) {
+        self.connections = other.connections;
+        self.ok += other.ok;
+        self.window += other.window;
+        self.latencies_us.extend(other.latencies_us);
+        self.latencies_us.sort_unstable();
+        for (k, v) in other.errors_by_status {
+            *self.errors_by_status.entry(k).or_default() += v;
+        }
+        self.transport_errors += other.transport_errors;
+        self.chains_broken += other.chains_broken;
+    }
+
     /// One-line summary.
     pub fn summary(&self) -> String {
         format!(

@@ -49,6 +49,9 @@ enum Cmd {
         /// Measured seconds per load point.
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
+        /// Slices per load point: the servers take turns, so background load hits them alike.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         /// Tokio worker threads of the driver.
         #[arg(long, default_value_t = 1)]
         driver_threads: usize,
@@ -161,6 +164,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             connections,
             warmup,
             duration,
+            rounds,
             driver_threads,
             ceiling_sqlite_pool,
             keapsake_args,
@@ -176,6 +180,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 connections,
                 warmup: Duration::from_secs_f64(warmup),
                 duration: Duration::from_secs_f64(duration),
+                rounds,
                 driver_threads,
                 keapsake_args,
                 ceiling_sqlite_pool,

@@ -30,6 +30,8 @@ pub struct SuiteConfig {
     pub warmup: Duration,
     /// Measured window per load point.
     pub duration: Duration,
+    /// Slices each load point is measured in, the servers taking turns.
+    pub rounds: usize,
     /// Tokio worker threads of the driver's runtime (the rest of the machine is the server's).
     pub driver_threads: usize,
     /// Extra arguments for `keapsake serve` (e.g. `--durability relaxed`).
@@ -183,7 +185,7 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     };
 
     let mut keapsake = Target { name: "keapsake", ..Target::default() };
-    let mut keapsake_relaxed = Target { name: "keapsake --durability relaxed", ..Target::default() };
+    let keapsake_relaxed = Target { name: "keapsake --durability relaxed", ..Target::default() };
     let mut http = Target { name: "ceiling-http", ..Target::default() };
     let mut sqlite = Target { name: "ceiling-sqlite", ..Target::default() };
 
@@ -210,30 +212,26 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
         eprintln!("   {:<15} median {:.2} ms", t.name, t.cold_median());
     }
 
-    // (b) + (c): one process per server: a few requests, idle RSS, then the load points.
-    // The last target is keapsake with synchronous=NORMAL on an identical copy of the database:
+    // (b) + (c): all four servers run side by side; each gets a few requests and its idle RSS is
+    // read, then every load point is measured in `rounds` slices, the servers taking turns (in a
+    // rotating order) within each round. On a shared machine, whatever else runs then disturbs
+    // every server alike instead of ruining one of them, and the ratios stay meaningful.
+    // The last server is keapsake with synchronous=NORMAL on an identical copy of the database:
     // the difference from the default (FULL) is what the fsync per group commit costs.
     let fixed: Vec<String> = vec!["unused-by-the-ceilings".to_string(); max_conns];
-    #[derive(PartialEq)]
-    enum Kind {
-        Ceiling,
-        Keapsake,
-        KeapsakeRelaxed,
-    }
-    for (target, bin, args, log, kind) in [
-        (&mut http, &cfg.ceiling_http_bin, &http_args as &dyn Fn(_) -> Vec<String>, None, Kind::Ceiling),
-        (&mut sqlite, &cfg.ceiling_sqlite_bin, &sqlite_args, None, Kind::Ceiling),
-        (&mut keapsake, &cfg.keapsake_bin, &ks_args, Some(ks_log.as_path()), Kind::Keapsake),
-        (&mut keapsake_relaxed, &cfg.keapsake_bin, &relaxed_args, Some(ks_log.as_path()), Kind::KeapsakeRelaxed),
-    ] {
+    let mut targets = [http, sqlite, keapsake, keapsake_relaxed];
+    type ArgsFn<'a> = &'a dyn Fn(std::net::SocketAddr) -> Vec<String>;
+    let specs: [(&PathBuf, ArgsFn<'_>, Option<&Path>, Vec<String>); 4] = [
+        (&cfg.ceiling_http_bin, &http_args, None, fixed.clone()),
+        (&cfg.ceiling_sqlite_bin, &sqlite_args, None, fixed.clone()),
+        (&cfg.keapsake_bin, &ks_args, Some(ks_log.as_path()), std::mem::take(&mut chains)),
+        (&cfg.keapsake_bin, &relaxed_args, Some(ks_log.as_path()), std::mem::take(&mut chains_relaxed)),
+    ];
+    let mut servers: Vec<(ServerProc, Vec<String>)> = Vec::with_capacity(4);
+    for (target, (bin, args, log, mut ch)) in targets.iter_mut().zip(specs) {
         let addr = free_addr()?;
         let mut srv = ServerProc::spawn(bin, &args(addr), addr, log)?;
         srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-        let mut ch = match kind {
-            Kind::Ceiling => fixed.clone(),
-            Kind::Keapsake => std::mem::take(&mut chains),
-            Kind::KeapsakeRelaxed => std::mem::take(&mut chains_relaxed),
-        };
         // A few requests, so the idle figure includes what the first requests allocate.
         rt.block_on(async {
             let mut c = Conn::connect(addr).await?;
@@ -245,27 +243,52 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
             }
             anyhow::Ok(())
         })?;
-        std::thread::sleep(Duration::from_millis(300));
+        servers.push((srv, ch));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for (target, (srv, _)) in targets.iter_mut().zip(&servers) {
         target.idle_rss_kib = srv.rss_kib()?;
-        eprintln!("== {}: idle RSS {:.1} MiB; load points {:?}", target.name, target.idle_rss_kib as f64 / 1024.0, cfg.connections);
-        for &c in &cfg.connections {
-            let lc = LoadConfig { addr, connections: c, warmup: cfg.warmup, duration: cfg.duration, auth: auth.clone() };
-            let before = CpuSample::take(srv.pid());
-            let (rep, next) = rt.block_on(load::run(&lc, ch))?;
-            let cpu = before.cores_until(&CpuSample::take(srv.pid()));
-            ch = next;
-            eprintln!("   {}  [cores: server {:.2}, driver {:.2}, other {:.2}]", rep.summary(), cpu.0, cpu.1, cpu.2);
-            target.points.push(rep);
-            target.cpu.push(cpu);
+        eprintln!("== {}: idle RSS {:.2} MiB", target.name, target.idle_rss_kib as f64 / 1024.0);
+    }
+    let rounds = cfg.rounds.max(1);
+    let slice_warmup = cfg.warmup / u32::try_from(rounds).unwrap_or(1);
+    let slice = cfg.duration / u32::try_from(rounds).unwrap_or(1);
+    for &c in &cfg.connections {
+        eprintln!("== {c} connection(s): {rounds} round(s) of {:.1} s warm-up + {:.1} s measured per server", slice_warmup.as_secs_f64(), slice.as_secs_f64());
+        let mut merged: Vec<LoadReport> = vec![LoadReport::default(); targets.len()];
+        let mut cpu = vec![(0.0, 0.0, 0.0); targets.len()];
+        for round in 0..rounds {
+            for k in 0..targets.len() {
+                let i = (k + round) % targets.len();
+                let (srv, ch) = &mut servers[i];
+                let lc = LoadConfig { addr: srv.addr, connections: c, warmup: slice_warmup, duration: slice, auth: auth.clone() };
+                let before = CpuSample::take(srv.pid());
+                let (rep, next) = rt.block_on(load::run(&lc, std::mem::take(ch)))?;
+                let used = before.cores_until(&CpuSample::take(srv.pid()));
+                *ch = next;
+                eprintln!(
+                    "   {:<30} {}  [cores: server {:.2}, driver {:.2}, other {:.2}]",
+                    targets[i].name,
+                    rep.summary(),
+                    used.0,
+                    used.1,
+                    used.2
+                );
+                let r = rounds as f64;
+                cpu[i] = (cpu[i].0 + used.0 / r, cpu[i].1 + used.1 / r, cpu[i].2 + used.2 / r);
+                merged[i].merge(rep);
+            }
         }
-        target.loaded_rss_kib = srv.rss_kib()?;
-        srv.stop()?;
-        match kind {
-            Kind::Ceiling => {}
-            Kind::Keapsake => chains = ch,
-            Kind::KeapsakeRelaxed => chains_relaxed = ch,
+        for ((target, rep), used) in targets.iter_mut().zip(merged).zip(cpu) {
+            target.points.push(rep);
+            target.cpu.push(used);
         }
     }
+    for (target, (srv, _)) in targets.iter_mut().zip(servers) {
+        target.loaded_rss_kib = srv.rss_kib()?;
+        srv.stop()?;
+    }
+    let [http, sqlite, keapsake, keapsake_relaxed] = targets;
 
     let md = render(cfg, &keapsake, &keapsake_relaxed, &http, &sqlite, &ks_log, idle_before);
     println!("\n{md}");
@@ -299,13 +322,15 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
     let _ = writeln!(
         s,
         "Settings: {} cold starts per server (median; spawn → first 200 on `GET /healthz` on an existing database, polled every 0.1 ms); \
-         load points {:?} connections, {} s warm-up + {} s measured each, one HTTP/1.1 keep-alive connection and one rotating refresh chain per connection; \
+         load points {:?} connections, {} s warm-up + {} s measured per server and point, in {} interleaved slices (the four servers run side by side and take turns, \
+         so background load on a shared machine hits them alike); one HTTP/1.1 keep-alive connection and one rotating refresh chain per connection; \
          driver on {} tokio worker thread(s) on the same machine; keapsake `serve{}{}` (durability default: synchronous=FULL); \
          ceiling-sqlite: pool of {} connection(s), WAL, synchronous=NORMAL, one INSERT per transaction.\n",
         cfg.cold_runs,
         cfg.connections,
         cfg.warmup.as_secs_f64(),
         cfg.duration.as_secs_f64(),
+        cfg.rounds.max(1),
         cfg.driver_threads,
         if cfg.keapsake_args.is_empty() { "" } else { " " },
         cfg.keapsake_args.join(" "),
