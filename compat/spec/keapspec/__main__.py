@@ -56,6 +56,33 @@ CHECKS = [
 ]
 
 
+class ExtraCheckFailed(AssertionError):
+    title = "keapsake rule"
+
+
+def no_body_on_204(response):
+    """A 204 carries no body (RFC 9110 §15.3.5); infusionsoft-python returns True without reading it."""
+    if response.status_code == 204 and response.content:
+        raise ExtraCheckFailed(f"204 with a body: {short(response.content.decode('utf-8', 'replace'), 200)}")
+
+
+def no_credentials_in_links(response):
+    """List envelopes' next/previous never echo `access_token` (SPEC-DEVIATIONS #1, rest-v1.md §0.3)."""
+    if response.status_code != 200 or not response.content.startswith(b"{"):
+        return
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return
+    for key in ("next", "previous"):
+        link = body.get(key) if isinstance(body, dict) else None
+        if isinstance(link, str) and "access_token" in link:
+            raise ExtraCheckFailed(f"{key} link carries the credential: {short(link, 200)}")
+
+
+EXTRA_CHECKS = [no_body_on_204, no_credentials_in_links]
+
+
 def load_spec():
     """Keap's document: $KEAP_OPENAPI_V1 if set, else the vendored copy; checked by SHA-256."""
     path = os.environ.get("KEAP_OPENAPI_V1") or VENDORED
@@ -168,6 +195,11 @@ def run_operation(op, mode, n, seed_value, ctx, stats, deadline):
                 key = (mode.value, short(response.content, 80))
             stats.bad_requests[label][key] += 1
             stats.bad_examples.setdefault((label,) + key, exchange(case, response))
+        for extra in EXTRA_CHECKS:
+            try:
+                extra(response)
+            except ExtraCheckFailed as exc:
+                stats.failures[label].append((extra.__name__, exc.title, str(exc), exchange(case, response)))
         for check in CHECKS:
             try:
                 case.validate_response(response, checks=[check], headers=auth.get("headers"))

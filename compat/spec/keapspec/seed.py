@@ -56,6 +56,8 @@ def seed(base, token):
                         "zip_code": "62701", "country_code": "USA"},
             "website": f"https://seed{i}.example",
             "notes": "seeded",
+            "fax_number": {"number": f"555-019{i}", "type": "Work"},
+            "opt_in_reason": "seeded",
         })["id"])
     pools["company"] = companies
 
@@ -75,6 +77,22 @@ def seed(base, token):
             "custom_fields": [{"id": field["id"], "content": f"value {i}"}],
             "opt_in_reason": "seeded",
         }
+        if i % 2 == 0 and prefix == "Ada":
+            # Every other seeded contact fills every writable member, so optional_properties
+            # reads return each of them with a value.
+            body.update({
+                "middle_name": "K", "prefix": "Dr.", "suffix": "PhD", "preferred_name": f"Ada{i}",
+                "spouse_name": "Bob", "website": f"https://ada{i}.example", "time_zone": "America/New_York",
+                "preferred_locale": "en_US", "job_title": "Engineer", "contact_type": "Lead",
+                "source_type": "WEBFORM", "birthday": "1990-01-02T00:00:00.000Z", "anniversary": "2015-06-07",
+                "lead_source_id": 1,
+                "fax_numbers": [{"number": f"555-03{i:02d}", "type": "Work", "field": "FAX1"}],
+                "social_accounts": [{"name": f"ada{i}", "type": "Twitter"}],
+                "origin": {"ip_address": "192.0.2.10"},
+            })
+            body["email_addresses"].append({"email": f"ada{i}.work@seed.example", "field": "EMAIL2"})
+            body["phone_numbers"].append({"number": f"555-04{i:02d}", "extension": "12", "field": "PHONE2",
+                                          "type": "Mobile"})
         return s.call("POST", "/contacts", body)["id"]
 
     contacts = [contact(i, "Ada") for i in range(8)]
@@ -94,6 +112,7 @@ def seed(base, token):
                                        "user_id": pools["user"][0], "priority": 1, "remind_time": 15})["id"]
              for i in range(4)]
     pools["task"] = tasks
+    s.call("PATCH", f"/tasks/{tasks[0]}", {"completed": True})
     stages = [st["stage_id"] for st in s.call("GET", "/opportunity/stage_pipeline")]
     pools["stage"] = stages
     pools["opportunity"] = [
