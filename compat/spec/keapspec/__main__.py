@@ -37,6 +37,7 @@ from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as oa_checks
 
 from . import deviations, fixups, selftest
+from .rules import EXTRA_CHECKS, ExtraCheckFailed
 from .seed import seed
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # compat/spec
@@ -56,31 +57,6 @@ CHECKS = [
 ]
 
 
-class ExtraCheckFailed(AssertionError):
-    title = "keapsake rule"
-
-
-def no_body_on_204(response):
-    """A 204 carries no body (RFC 9110 §15.3.5); infusionsoft-python returns True without reading it."""
-    if response.status_code == 204 and response.content:
-        raise ExtraCheckFailed(f"204 with a body: {short(response.content.decode('utf-8', 'replace'), 200)}")
-
-
-def no_credentials_in_links(response):
-    """List envelopes' next/previous never echo `access_token` (SPEC-DEVIATIONS #1, rest-v1.md §0.3)."""
-    if response.status_code != 200 or not response.content.startswith(b"{"):
-        return
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return
-    for key in ("next", "previous"):
-        link = body.get(key) if isinstance(body, dict) else None
-        if isinstance(link, str) and "access_token" in link:
-            raise ExtraCheckFailed(f"{key} link carries the credential: {short(link, 200)}")
-
-
-EXTRA_CHECKS = [no_body_on_204, no_credentials_in_links]
 
 
 def load_spec():

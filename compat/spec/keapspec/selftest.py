@@ -14,6 +14,8 @@ from schemathesis import Response
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as oa_checks
 
+from .rules import ExtraCheckFailed, no_body_on_204, no_credentials_in_links
+
 GOOD_CONTACT = {
     "id": 7, "given_name": "Ada", "family_name": None, "middle_name": None,
     "email_addresses": [{"email": "ada@example.com", "field": "EMAIL1"}],
@@ -104,6 +106,23 @@ def run(schema):
          True),
     ]
     results = []
+    list_contacts = op("GET", "/v1/contacts").Case()
+    envelope = {"contacts": [], "count": 0, "next": "http://x/crm/rest/v1/contacts/?limit=1&offset=1",
+                "previous": "http://x/crm/rest/v1/contacts/?limit=1&offset=0"}
+    leaky = {**envelope, "next": envelope["next"] + "&access_token=abc"}
+    delete = op("DELETE", "/v1/contacts/{contactId}").Case(path_parameters={"contactId": 7})
+    for description, case, status, body, rule, must_fail in [
+        ("list links without credentials pass", list_contacts, 200, envelope, no_credentials_in_links, False),
+        ("a next link with access_token fails", list_contacts, 200, leaky, no_credentials_in_links, True),
+        ("an empty 204 passes", delete, 204, b"", no_body_on_204, False),
+        ("a 204 with a body fails", delete, 204, b"{}", no_body_on_204, True),
+    ]:
+        try:
+            rule(_response(case, status, body, None if status == 204 else "application/json"))
+            failed = False
+        except ExtraCheckFailed:
+            failed = True
+        results.append((description, failed == must_fail))
     for description, case, status, body, content_type, check, must_fail in cases:
         got = _failures(case, _response(case, status, body, content_type), check)
         ok = got == {EXPECTED[check.__name__]} if must_fail else not got
