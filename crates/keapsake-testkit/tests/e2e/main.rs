@@ -23,5 +23,6 @@ mod crm_more;
 mod flow;
 mod interop;
 mod isolation;
+mod keepalive;
 mod races;
 mod secrets;

@@ -1,6 +1,7 @@
 //! REST v1 (`keap/rest-v1.md`). Errors are `{"message": …}`.
 
 pub mod account;
+pub mod body;
 pub mod common;
 pub mod companies;
 pub mod contacts;
@@ -32,4 +33,6 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(users::routes())
         .merge(unimplemented::routes())
+        // Outermost: a body the handler left unread is read before the response goes out.
+        .layer(axum::middleware::from_fn(body::drain_unread_body))
 }
