@@ -207,6 +207,8 @@ def main():
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--time-budget", type=float, default=240.0, help="seconds for the generated requests")
     ap.add_argument("-k", dest="needle", default="", help="only operations whose label contains this")
+    ap.add_argument("--database", metavar="URL", help="run keapsake on this database (e.g. an empty postgres:// "
+                    "database) instead of a fresh SQLite file")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
     ap.add_argument("--show-400", action="store_true", help="print one exchange for each distinct 400")
     ap.add_argument("--write-spec", metavar="FILE", help="write the filtered, deviation-applied document here")
@@ -216,6 +218,8 @@ def main():
 
     binary = os.environ.get("KEAPSAKE_BIN") or os.path.join(COMPAT, "..", "target", "debug", "keapsake")
     server = Keapsake(os.path.abspath(binary))
+    if args.database:
+        server.database = args.database
     stats = Stats()
     passed = failed = 0
     extra_failures = []
