@@ -119,6 +119,16 @@ def fix_case(case, mode, ctx, data):
             query["limit"] = data.draw(st.sampled_from([1, 2, 5, 1000]))
         if "offset" in query and data.draw(st.booleans()):
             query["offset"] = data.draw(st.sampled_from([0, 1, 3]))
+        for key in ("since", "until"):
+            if key in query and data.draw(st.booleans()):
+                query[key] = data.draw(st.sampled_from(["2017-01-01T22:17:59.039Z", "2030-12-31T00:00:00Z",
+                                                        "2024-11-07T20:35:13.000+0000"]))
+        if "ids" in query and data.draw(st.floats(0, 1)) < 0.7:
+            # DELETE /contacts/{id}/tags?ids=1,2 (a string) and DELETE /tags/{id}/contacts?ids=1&ids=2
+            # (an array): seeded ids, in the form the document declares for each.
+            pool = ctx.pools["tag"] if op.path.startswith("/v1/contacts/") else ctx.pools["contact"]
+            ids = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
+            query["ids"] = ",".join(map(str, ids)) if isinstance(query["ids"], str) else ids
         names = OPTIONAL_PROPERTIES.get(re.sub(r"/\{[^}]+\}$", "", op.path))
         if "optional_properties" in query and names and data.draw(st.booleans()):
             query["optional_properties"] = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=6,
@@ -141,6 +151,23 @@ def _contact_body(body, ctx, data):
         body["owner_id"] = data.draw(st.sampled_from(ctx.pools["user"]))
     if "custom_fields" in body:
         body["custom_fields"] = [{"id": ctx.pools["contact_custom_field"][0], "content": f"generated {n}"}]
+    # Rules of rest-v1.md §1 the document does not state: one item per slot, known zones and
+    # locales, an IP origin, a yyyy-MM-dd anniversary, an alpha-3 country wherever there is a region.
+    for key in ("phone_numbers", "fax_numbers", "addresses"):
+        if isinstance(body.get(key), list):
+            seen, kept = set(), []
+            for item in body[key]:
+                if isinstance(item, dict) and item.get("field") not in seen:
+                    seen.add(item.get("field"))
+                    kept.append(item)
+            body[key] = kept
+    for item in body.get("addresses") or []:
+        if isinstance(item, dict):
+            item["country_code"] = "USA"
+    for key, value in (("time_zone", "America/Chicago"), ("preferred_locale", "en_US"),
+                       ("anniversary", "2016-02-29"), ("origin", {"ip_address": "2001:db8::1"})):
+        if key in body:
+            body[key] = value
 
 
 def _apply_tags(body, ctx, data):
@@ -178,6 +205,10 @@ def _task(body, ctx, data):
 
 
 def _opportunity(body, ctx, data):
+    body["opportunity_title"] = f"Generated opportunity {next(_unique)}"
+    for key in ("estimated_close_date", "next_action_date"):
+        if key in body:
+            body[key] = "2031-07-08T09:10:11.000Z"
     body["contact"] = {"id": data.draw(st.sampled_from(ctx.pools["contact"]))}
     body["stage"] = {"id": data.draw(st.sampled_from(ctx.pools["stage"]))}
     if "user" in body:
@@ -192,12 +223,36 @@ def _opportunity_replace(body, ctx, data):
 
 
 def _company(body, ctx, data):
-    body.setdefault("company_name", f"generated company {next(_unique)}")
+    n = next(_unique)
+    body["company_name"] = f"Generated company {n}"
+    if "email_address" in body:
+        body["email_address"] = f"company{n}@spec.example"
+    if isinstance(body.get("address"), dict):
+        body["address"]["country_code"] = "USA"
+    body.pop("custom_fields", None)  # no company custom field exists (v1 cannot create one)
+
+
+def _upsert_body(body, ctx, data):
+    _contact_body(body, ctx, data)
+    if data.draw(st.booleans()):
+        # Half the upserts match a seeded contact by e-mail, so the update path runs too.
+        body["email_addresses"] = [{"email": data.draw(st.sampled_from(ctx.pools["contact_email"])),
+                                    "field": "EMAIL1"}]
+        body["duplicate_option"] = "Email"
+
+
+def _custom_field(body, ctx, data):
+    body["label"] = f"Generated field {next(_unique)}"
+    if isinstance(body.get("options"), list):
+        body["options"] = [{"label": f"Option {i}"} for i, _ in enumerate(body["options"][:5])]
 
 
 BODY_FIXUPS = {
+    ("POST", "/v1/contacts/model/customFields"): _custom_field,
+    ("POST", "/v1/notes/model/customFields"): _custom_field,
+    ("POST", "/v1/tasks/model/customFields"): _custom_field,
     ("POST", "/v1/contacts"): _contact_body,
-    ("PUT", "/v1/contacts"): _contact_body,
+    ("PUT", "/v1/contacts"): _upsert_body,
     ("PATCH", "/v1/contacts/{contactId}"): _contact_body,
     ("POST", "/v1/contacts/{contactId}/tags"): _apply_tags,
     ("POST", "/v1/tags/{tagId}/contacts"): _tag_contacts,
@@ -212,4 +267,5 @@ BODY_FIXUPS = {
     ("PUT", "/v1/opportunities"): _opportunity_replace,
     ("PATCH", "/v1/opportunities/{opportunityId}"): _opportunity,
     ("POST", "/v1/companies"): _company,
+    ("PATCH", "/v1/companies/{companyId}"): _company,
 }
