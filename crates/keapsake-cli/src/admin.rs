@@ -438,14 +438,19 @@ pub async fn token(cmd: TokenCmd) -> anyhow::Result<()> {
         CodeExchange::Issued(_) => {}
         other => bail!("could not mint tokens ({other:?})"),
     }
-    let body = json!({
-        "access_token": access.expose(),
-        "token_type": "bearer",
-        "expires_in": access_token_ttl,
-        "refresh_token": refresh.expose(),
-        "scope": oauth::scope_for(&acct.alias, &app_domain),
-    });
-    emit(json, &body, || {
+    if json {
+        // Exactly the `/token` body, field order included (keapsake_types::TokenResponse).
+        let body = keapsake_types::TokenResponse {
+            access_token: access.expose().to_string(),
+            token_type: "bearer".to_string(),
+            expires_in: access_token_ttl,
+            refresh_token: refresh.expose().to_string(),
+            scope: oauth::scope_for(&acct.alias, &app_domain),
+        };
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(());
+    }
+    emit(false, &serde_json::Value::Null, || {
         format!(
             "access_token   {}\nrefresh_token  {}\nexpires_in     {}\nscope          {}",
             access.expose(),
