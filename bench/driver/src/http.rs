@@ -86,14 +86,30 @@ impl Conn {
         auth: Option<&HeaderValue>,
         form: Option<Bytes>,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let body = form.map(|b| (HeaderValue::from_static("application/x-www-form-urlencoded"), b));
+        self.send_typed(method, path, auth, body).await
+    }
+
+    /// Sends a request whose body (if any) has the given content type, and reads the whole
+    /// response body.
+    ///
+    /// # Errors
+    /// Transport errors (connection closed, reset, refused).
+    pub async fn send_typed(
+        &mut self,
+        method: Method,
+        path: &str,
+        auth: Option<&HeaderValue>,
+        body: Option<(HeaderValue, Bytes)>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
         self.sender.ready().await?;
         let mut req = Request::builder().method(method).uri(path).header(HOST, self.host.clone());
         if let Some(a) = auth {
             req = req.header(AUTHORIZATION, a.clone());
         }
-        let body = match form {
-            Some(b) => {
-                req = req.header(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        let body = match body {
+            Some((ctype, b)) => {
+                req = req.header(CONTENT_TYPE, ctype);
                 b
             }
             None => Bytes::new(),

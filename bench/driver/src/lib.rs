@@ -5,6 +5,7 @@
 //! Test and bench code: the binaries are `keapsake-bench` (driver and orchestrator),
 //! `ceiling-http` and `ceiling-sqlite`; `bench/run` and `bench/crash` are the one-command wrappers.
 
+pub mod contacts;
 pub mod crash;
 pub mod http;
 pub mod load;

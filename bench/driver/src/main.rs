@@ -3,10 +3,13 @@
 //! - `keapsake-bench suite` — everything `bench/run` reports: cold start, idle RSS and refresh
 //!   throughput/latency for keapsake, `ceiling-http` and `ceiling-sqlite`, in one run.
 //! - `keapsake-bench load` — one load point against a server that is already running.
+//! - `keapsake-bench contacts` — REST v1 contacts over 100,000 contacts against the same-run
+//!   ceilings (`bench/contacts`).
 //! - `keapsake-bench crash` — the `kill -9` durability check (`bench/crash`); exits 1 on any loss.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use keapsake_bench::contacts::{self, ContactsConfig};
 use keapsake_bench::crash::{self, CrashConfig};
 use keapsake_bench::http::BasicAuth;
 use keapsake_bench::load::{self, LoadConfig};
@@ -63,6 +66,40 @@ enum Cmd {
         keapsake_args: Vec<String>,
         /// The command line to print in the report.
         #[arg(long, default_value = "bench/run")]
+        command: String,
+    },
+    /// REST v1 contacts: seeds 100,000 contacts, then GET by id, POST, and two filtered lists, at
+    /// each connection count, with ratios against ceiling-http and ceiling-sqlite in the same run.
+    Contacts {
+        /// The `keapsake` binary (default: next to this one).
+        #[arg(long)]
+        keapsake_bin: Option<PathBuf>,
+        /// Scratch directory, wiped first.
+        #[arg(long, default_value = "bench/out/contacts")]
+        work_dir: PathBuf,
+        /// Markdown report.
+        #[arg(long, default_value = "bench/out/contacts.md")]
+        report: PathBuf,
+        /// Contacts to seed.
+        #[arg(long, default_value_t = 100_000)]
+        contacts: u64,
+        /// Connections used to seed (the POST figure).
+        #[arg(long, default_value_t = 64)]
+        seed_connections: usize,
+        /// Load points, comma-separated connection counts.
+        #[arg(long, value_delimiter = ',', default_value = "1,64")]
+        connections: Vec<usize>,
+        /// Warm-up seconds per load point.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
+        /// Measured seconds per load point.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Tokio worker threads of the driver.
+        #[arg(long, default_value_t = 1)]
+        driver_threads: usize,
+        /// The command line to print in the report.
+        #[arg(long, default_value = "bench/contacts")]
         command: String,
     },
     /// One load point against a running server.
@@ -184,6 +221,23 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 driver_threads,
                 keapsake_args,
                 ceiling_sqlite_pool,
+                command,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Contacts { keapsake_bin, work_dir, report, contacts, seed_connections, connections, warmup, duration, driver_threads, command } => {
+            contacts::run(&ContactsConfig {
+                keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
+                ceiling_http_bin: sibling("ceiling-http"),
+                ceiling_sqlite_bin: sibling("ceiling-sqlite"),
+                work_dir,
+                report,
+                contacts,
+                seed_connections,
+                connections,
+                warmup: Duration::from_secs_f64(warmup),
+                duration: Duration::from_secs_f64(duration),
+                driver_threads,
                 command,
             })?;
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,418 @@
+//! `keapsake-bench contacts` (`bench/contacts`): authenticated REST v1 contacts over a database of
+//! 100,000 contacts, with every keapsake figure divided by `ceiling-http` and `ceiling-sqlite`
+//! measured in the same run at the same connection counts.
+//!
+//! keapsake runs with its default durability on a fresh database: a `serve --demo` start seeds the
+//! demo sandbox, `keapsake token mint` gives one bearer token, then 100,000 contacts are created
+//! with `POST /crm/rest/v1/contacts` at 64 connections (that throughput is reported). Then, at each
+//! connection count, each for a warm-up plus a measured window:
+//! - `GET /crm/rest/v1/contacts/{id}` with a random seeded id;
+//! - `POST /crm/rest/v1/contacts` with a fresh e-mail each;
+//! - `GET /crm/rest/v1/contacts?email=c<random>@example.com` (exact match, one hit);
+//! - `GET /crm/rest/v1/contacts?given_name=G<random>&limit=50` (each given name is shared by 10).
+//!
+//! The ceilings only serve `POST /token`: `ceiling-http` answers a fixed body (bare axum, no auth,
+//! no storage); `ceiling-sqlite` does one single-row INSERT per transaction (WAL,
+//! synchronous=NORMAL). Each is driven with that request at the same connection counts.
+
+use crate::http::{BasicAuth, Conn};
+use crate::load::LoadReport;
+use crate::procs::{Keapsake, ServerProc, free_addr};
+use anyhow::{Context as _, bail, ensure};
+use bytes::Bytes;
+use hyper::Method;
+use hyper::header::HeaderValue;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Settings of the contacts stage.
+#[derive(Debug, Clone)]
+pub struct ContactsConfig {
+    /// The `keapsake` binary.
+    pub keapsake_bin: PathBuf,
+    /// The `ceiling-http` binary.
+    pub ceiling_http_bin: PathBuf,
+    /// The `ceiling-sqlite` binary.
+    pub ceiling_sqlite_bin: PathBuf,
+    /// Scratch directory, wiped first.
+    pub work_dir: PathBuf,
+    /// Where the markdown report goes.
+    pub report: PathBuf,
+    /// Contacts seeded before measuring.
+    pub contacts: u64,
+    /// Connections used while seeding.
+    pub seed_connections: usize,
+    /// Load points (connection counts).
+    pub connections: Vec<usize>,
+    /// Warm-up per load point.
+    pub warmup: Duration,
+    /// Measured window per load point.
+    pub duration: Duration,
+    /// Tokio worker threads of the driver.
+    pub driver_threads: usize,
+    /// The command line that produced this run, for the report.
+    pub command: String,
+}
+
+/// How many seeded contacts share one given name.
+const GIVEN_NAME_GROUP: u64 = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    /// `POST /token` (the ceilings).
+    Token,
+    GetOne,
+    Create,
+    ListEmail,
+    ListGivenName,
+}
+
+impl Op {
+    fn label(self) -> &'static str {
+        match self {
+            Op::Token => "POST /token",
+            Op::GetOne => "GET /crm/rest/v1/contacts/{id}",
+            Op::Create => "POST /crm/rest/v1/contacts",
+            Op::ListEmail => "GET /crm/rest/v1/contacts?email=c<N>@example.com",
+            Op::ListGivenName => "GET /crm/rest/v1/contacts?given_name=G<N>&limit=50",
+        }
+    }
+}
+
+/// What a connection task needs to build its requests.
+struct Plan {
+    op: Op,
+    bearer: HeaderValue,
+    basic: BasicAuth,
+    /// Seeded contact ids.
+    ids: Arc<Vec<i64>>,
+    /// Contacts seeded (e-mails c0..c{n-1}).
+    seeded: u64,
+    /// Next fresh e-mail number for creates.
+    next_email: Arc<AtomicU64>,
+}
+
+fn contact_body(n: u64) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"given_name":"G{}","family_name":"F{n}","email_addresses":[{{"email":"c{n}@example.com","field":"EMAIL1"}}]}}"#,
+        n / GIVEN_NAME_GROUP
+    ))
+}
+
+/// xorshift64*: cheap per-task randomness.
+fn next_rand(s: &mut u64) -> u64 {
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+async fn one_request(c: &mut Conn, plan: &Plan, rng: &mut u64) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+    let json = HeaderValue::from_static("application/json");
+    match plan.op {
+        Op::Token => c.refresh(&plan.basic, "unused-by-the-ceilings").await,
+        Op::GetOne => {
+            let id = plan.ids[(next_rand(rng) % plan.ids.len() as u64) as usize];
+            c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts/{id}"), Some(&plan.bearer), None).await
+        }
+        Op::Create => {
+            let n = plan.next_email.fetch_add(1, Ordering::Relaxed);
+            c.send_typed(Method::POST, "/crm/rest/v1/contacts", Some(&plan.bearer), Some((json, contact_body(n)))).await
+        }
+        Op::ListEmail => {
+            let n = next_rand(rng) % plan.seeded;
+            c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?email=c{n}%40example.com"), Some(&plan.bearer), None).await
+        }
+        Op::ListGivenName => {
+            let g = next_rand(rng) % (plan.seeded / GIVEN_NAME_GROUP).max(1);
+            c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"), Some(&plan.bearer), None).await
+        }
+    }
+}
+
+struct TaskOut {
+    latencies: Vec<u32>,
+    errors: BTreeMap<u16, u64>,
+    transport: u64,
+}
+
+async fn task(addr: SocketAddr, plan: Arc<Plan>, seed: u64, measure_from: Instant, end: Instant) -> TaskOut {
+    let mut out = TaskOut { latencies: Vec::with_capacity(1 << 14), errors: BTreeMap::new(), transport: 0 };
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut conn: Option<Conn> = None;
+    loop {
+        let t0 = Instant::now();
+        if t0 >= end {
+            break;
+        }
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match Conn::connect(addr).await {
+                Ok(c) => conn.insert(c),
+                Err(_) => {
+                    out.transport += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        match one_request(c, &plan, &mut rng).await {
+            Ok((status, _)) if status.is_success() => {
+                let t1 = Instant::now();
+                if t0 >= measure_from && t1 <= end {
+                    out.latencies.push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
+                }
+            }
+            Ok((status, _)) => *out.errors.entry(status.as_u16()).or_default() += 1,
+            Err(_) => {
+                out.transport += 1;
+                conn = None;
+            }
+        }
+    }
+    out
+}
+
+/// One closed-loop load point: `connections` tasks, each its own keep-alive connection.
+async fn load_point(addr: SocketAddr, plan: Arc<Plan>, connections: usize, warmup: Duration, duration: Duration) -> anyhow::Result<LoadReport> {
+    let measure_from = Instant::now() + warmup;
+    let end = measure_from + duration;
+    let handles: Vec<_> =
+        (0..connections).map(|i| tokio::spawn(task(addr, Arc::clone(&plan), i as u64 + 1, measure_from, end))).collect();
+    let mut rep = LoadReport { connections, window: duration, ..LoadReport::default() };
+    for h in handles {
+        let r = h.await?;
+        rep.latencies_us.extend(r.latencies);
+        for (k, v) in r.errors {
+            *rep.errors_by_status.entry(k).or_default() += v;
+        }
+        rep.transport_errors += r.transport;
+    }
+    rep.ok = rep.latencies_us.len() as u64;
+    rep.latencies_us.sort_unstable();
+    Ok(rep)
+}
+
+/// Creates contacts `0..n` at `connections` connections; returns their ids (index = e-mail
+/// number) and the report of the whole seeding (every request counted).
+async fn seed(addr: SocketAddr, bearer: &HeaderValue, n: u64, connections: usize) -> anyhow::Result<(Vec<i64>, LoadReport)> {
+    #[derive(serde::Deserialize)]
+    struct Created {
+        id: i64,
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let mut handles = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let next = Arc::clone(&next);
+        let bearer = bearer.clone();
+        handles.push(tokio::spawn(async move {
+            let mut c = Conn::connect(addr).await?;
+            let mut got: Vec<(u64, i64, u32)> = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= n {
+                    break;
+                }
+                let t0 = Instant::now();
+                let (status, body) = c
+                    .send_typed(Method::POST, "/crm/rest/v1/contacts", Some(&bearer), Some((HeaderValue::from_static("application/json"), contact_body(k))))
+                    .await?;
+                let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+                ensure!(status.is_success(), "seeding contact {k}: {status}: {}", String::from_utf8_lossy(&body));
+                let id = serde_json::from_slice::<Created>(&body).with_context(|| format!("seeding contact {k}: no id"))?.id;
+                got.push((k, id, us));
+            }
+            anyhow::Ok(got)
+        }));
+    }
+    let mut ids = vec![0i64; usize::try_from(n)?];
+    let mut rep = LoadReport { connections, ..LoadReport::default() };
+    for h in handles {
+        for (k, id, us) in h.await?? {
+            ids[usize::try_from(k)?] = id;
+            rep.latencies_us.push(us);
+        }
+    }
+    rep.window = t.elapsed();
+    rep.ok = rep.latencies_us.len() as u64;
+    rep.latencies_us.sort_unstable();
+    Ok((ids, rep))
+}
+
+struct Row {
+    op: Op,
+    server: &'static str,
+    rep: LoadReport,
+}
+
+/// Runs the stage, prints the table and writes the report.
+///
+/// # Errors
+/// Any server that fails to start, seed or answer.
+pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cfg.driver_threads.max(1)).enable_all().build()?;
+    if cfg.work_dir.exists() {
+        std::fs::remove_dir_all(&cfg.work_dir).with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
+    }
+    std::fs::create_dir_all(&cfg.work_dir)?;
+    for b in [&cfg.keapsake_bin, &cfg.ceiling_http_bin, &cfg.ceiling_sqlite_bin] {
+        if !b.exists() {
+            bail!("{} is missing; build with `cargo build --release -p keapsake-cli -p keapsake-bench`", b.display());
+        }
+    }
+    let ks = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake.db"));
+    let ks_log = cfg.work_dir.join("keapsake.log");
+    ks.seed_demo(Some(&ks_log))?;
+    let token = ks.mint()?.access_token;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
+
+    let ks_addr = free_addr()?;
+    let mut ks_srv = ServerProc::spawn(&cfg.keapsake_bin, &ks.serve_args(ks_addr, &[]), ks_addr, Some(&ks_log))?;
+    ks_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
+    let http_addr = free_addr()?;
+    let mut http_srv = ServerProc::spawn(&cfg.ceiling_http_bin, &["--listen".into(), http_addr.to_string()], http_addr, None)?;
+    http_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
+    let sqlite_addr = free_addr()?;
+    let sqlite_args =
+        vec!["--listen".into(), sqlite_addr.to_string(), "--database".into(), cfg.work_dir.join("ceiling.db").display().to_string()];
+    let mut sqlite_srv = ServerProc::spawn(&cfg.ceiling_sqlite_bin, &sqlite_args, sqlite_addr, None)?;
+    sqlite_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
+
+    eprintln!("== seeding {} contacts at {} connections", cfg.contacts, cfg.seed_connections);
+    let (ids, seed_rep) = rt.block_on(seed(ks_addr, &bearer, cfg.contacts, cfg.seed_connections))?;
+    eprintln!("   {} in {:.1} s", seed_rep.summary(), seed_rep.window.as_secs_f64());
+    let db_bytes: u64 = ["", "-wal"].iter().map(|s| std::fs::metadata(crate::procs::suffixed(&ks.database, s)).map_or(0, |m| m.len())).sum();
+    let db_mib = db_bytes as f64 / 1048576.0;
+
+    // Sanity: the filters find what was seeded.
+    let (email_hits, name_hits) = rt.block_on(async {
+        let mut c = Conn::connect(ks_addr).await?;
+        let probe = cfg.contacts / 2;
+        let count = |b: &Bytes| serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v.get("count").and_then(serde_json::Value::as_u64));
+        let (s1, b1) = c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?email=c{probe}%40example.com"), Some(&bearer), None).await?;
+        let g = probe / GIVEN_NAME_GROUP;
+        let (s2, b2) = c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"), Some(&bearer), None).await?;
+        ensure!(s1.is_success() && s2.is_success(), "filter probes answered {s1} and {s2}");
+        anyhow::Ok((count(&b1), count(&b2)))
+    })?;
+    eprintln!("   probe: email filter count {email_hits:?}, given_name filter count {name_hits:?}");
+
+    let ids = Arc::new(ids);
+    let next_email = Arc::new(AtomicU64::new(cfg.contacts + 1_000_000));
+    let plan = |op| {
+        Arc::new(Plan {
+            op,
+            bearer: bearer.clone(),
+            basic: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret").expect("ASCII credentials"),
+            ids: Arc::clone(&ids),
+            seeded: cfg.contacts,
+            next_email: Arc::clone(&next_email),
+        })
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    for &c in &cfg.connections {
+        let points: [(&'static str, SocketAddr, Op); 6] = [
+            ("ceiling-http", http_addr, Op::Token),
+            ("ceiling-sqlite", sqlite_addr, Op::Token),
+            ("keapsake", ks_addr, Op::GetOne),
+            ("keapsake", ks_addr, Op::Create),
+            ("keapsake", ks_addr, Op::ListEmail),
+            ("keapsake", ks_addr, Op::ListGivenName),
+        ];
+        for (server, addr, op) in points {
+            let rep = rt.block_on(load_point(addr, plan(op), c, cfg.warmup, cfg.duration))?;
+            eprintln!("   {server:<15} {:<52} {}", op.label(), rep.summary());
+            rows.push(Row { op, server, rep });
+        }
+    }
+    let loaded_rss = ks_srv.rss_kib().unwrap_or(0);
+    ks_srv.stop()?;
+    http_srv.stop()?;
+    sqlite_srv.stop()?;
+
+    let md = render(cfg, &seed_rep, &rows, email_hits, name_hits, db_mib, loaded_rss, started.elapsed());
+    println!("\n{md}");
+    if let Some(dir) = cfg.report.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&cfg.report, &md).with_context(|| format!("cannot write {}", cfg.report.display()))?;
+    eprintln!("report written to {}", cfg.report.display());
+    Ok(())
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 && a.is_finite() && b.is_finite() { format!("{:.2}×", a / b) } else { "—".into() }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    cfg: &ContactsConfig,
+    seed: &LoadReport,
+    rows: &[Row],
+    email_hits: Option<u64>,
+    name_hits: Option<u64>,
+    db_mib: f64,
+    loaded_rss_kib: u64,
+    took: Duration,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# keapsake bench, REST v1 contacts: {}\n", crate::machine::now_utc());
+    let _ = writeln!(s, "Command: `{}`\n", cfg.command);
+    let _ = writeln!(s, "{}\n", crate::machine::describe());
+    let _ = writeln!(s, "Load average (1/5/15 min) at the end: {}. Whole stage took {:.0} s.\n", crate::machine::loadavg(), took.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "Seeding: {} contacts by `POST /crm/rest/v1/contacts` at {} connections (keapsake, default durability, one bearer token): \
+         **{:.0} req/s**, p50 {:.3} ms, p99 {:.3} ms, {:.1} s in all; database + WAL afterwards {db_mib:.1} MiB. \
+         Probes after seeding: `?email=` count {}, `?given_name=` count {}.\n",
+        cfg.contacts,
+        cfg.seed_connections,
+        seed.rps(),
+        seed.quantile_ms(0.5),
+        seed.quantile_ms(0.99),
+        seed.window.as_secs_f64(),
+        email_hits.map_or("—".into(), |v| v.to_string()),
+        name_hits.map_or("—".into(), |v| v.to_string()),
+    );
+    let _ = writeln!(
+        s,
+        "Each point: {:.1} s warm-up + {:.1} s measured, closed loop, one keep-alive connection per task. Errors are non-2xx answers plus \
+         transport errors over the whole point. `÷ http` is keapsake req/s divided by ceiling-http's `POST /token` req/s (bare axum, fixed \
+         body, no auth, no storage) at the same connection count; `÷ sqlite` divides by ceiling-sqlite's `POST /token` req/s (one \
+         single-row INSERT per transaction, WAL, synchronous=NORMAL, pool 10) at the same count. Both ceilings ran in this run, side by \
+         side with keapsake. For the GETs, `÷ sqlite` compares a keapsake read with a naive write, the storage baseline the brief fixes; \
+         it is not a read ceiling.\n",
+        cfg.warmup.as_secs_f64(),
+        cfg.duration.as_secs_f64()
+    );
+    let _ = writeln!(s, "| server | request | conn | req/s | p50 ms | p99 ms | errors | ÷ http | ÷ sqlite |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for &c in &cfg.connections {
+        let base = |name: &str| rows.iter().find(|r| r.server == name && r.rep.connections == c).map_or(0.0, |r| r.rep.rps());
+        let (h, q) = (base("ceiling-http"), base("ceiling-sqlite"));
+        for r in rows.iter().filter(|r| r.rep.connections == c) {
+            let k = r.rep.rps();
+            let is_ks = r.op != Op::Token;
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {c} | {k:.0} | {:.3} | {:.3} | {} | {} | {} |",
+                r.server,
+                r.op.label(),
+                r.rep.quantile_ms(0.5),
+                r.rep.quantile_ms(0.99),
+                r.rep.errors(),
+                if is_ks { ratio(k, h) } else { "".into() },
+                if is_ks { ratio(k, q) } else { "".into() },
+            );
+        }
+    }
+    let _ = writeln!(s, "\nkeapsake RSS after the run: {:.1} MiB.", loaded_rss_kib as f64 / 1024.0);
+    s
+}
