@@ -274,12 +274,21 @@ impl Filter {
                         continue;
                     }
                     let p = self.param(Arg::Text(v.clone()));
+                    // One indexed lookup per column, united: SQLite does not use the per-column
+                    // indexes for `k0 = ? OR k1 = ? …` next to the account and kind terms, and
+                    // scanned the whole kind instead (36 ms per `?email=` over 100,000 contacts).
                     let any = cols
                         .iter()
-                        .map(|i| text_column(*i).map(|col| format!("r.{col} = {p}")))
+                        .map(|i| {
+                            text_column(*i).map(|col| {
+                                format!(
+                                    "SELECT id FROM records WHERE account_id = $1 AND kind = $2 AND {col} = {p}"
+                                )
+                            })
+                        })
                         .collect::<StoreResult<Vec<_>>>()?
-                        .join(" OR ");
-                    self.and(&format!("({any})"));
+                        .join(" UNION ");
+                    self.and(&format!("r.id IN ({any})"));
                 }
                 Cond::IntEq(i, v) => {
                     let col = int_column(*i)?;
@@ -979,8 +988,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             f.sql,
-            "r.account_id = $1 AND r.kind = $2 AND r.k2 = $3 AND (r.k0 = $4 OR r.k5 = $4) \
-             AND 0 AND 0 AND r.id IN (SELECT value FROM json_each($5))"
+            "r.account_id = $1 AND r.kind = $2 AND r.k2 = $3 AND r.id IN (SELECT id FROM records \
+             WHERE account_id = $1 AND kind = $2 AND k0 = $4 UNION SELECT id FROM records \
+             WHERE account_id = $1 AND kind = $2 AND k5 = $4) AND 0 AND 0 AND r.id IN \
+             (SELECT value FROM json_each($5))"
         );
         assert_eq!(
             f.args,
