@@ -112,25 +112,53 @@ fn next_rand(s: &mut u64) -> u64 {
     s.wrapping_mul(0x2545_F491_4F6C_DD1D)
 }
 
-async fn one_request(c: &mut Conn, plan: &Plan, rng: &mut u64) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+async fn one_request(
+    c: &mut Conn,
+    plan: &Plan,
+    rng: &mut u64,
+) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
     let json = HeaderValue::from_static("application/json");
     match plan.op {
         Op::Token => c.refresh(&plan.basic, "unused-by-the-ceilings").await,
         Op::GetOne => {
             let id = plan.ids[(next_rand(rng) % plan.ids.len() as u64) as usize];
-            c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts/{id}"), Some(&plan.bearer), None).await
+            c.send_typed(
+                Method::GET,
+                &format!("/crm/rest/v1/contacts/{id}"),
+                Some(&plan.bearer),
+                None,
+            )
+            .await
         }
         Op::Create => {
             let n = plan.next_email.fetch_add(1, Ordering::Relaxed);
-            c.send_typed(Method::POST, "/crm/rest/v1/contacts", Some(&plan.bearer), Some((json, contact_body(n)))).await
+            c.send_typed(
+                Method::POST,
+                "/crm/rest/v1/contacts",
+                Some(&plan.bearer),
+                Some((json, contact_body(n))),
+            )
+            .await
         }
         Op::ListEmail => {
             let n = next_rand(rng) % plan.seeded;
-            c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?email=c{n}%40example.com"), Some(&plan.bearer), None).await
+            c.send_typed(
+                Method::GET,
+                &format!("/crm/rest/v1/contacts?email=c{n}%40example.com"),
+                Some(&plan.bearer),
+                None,
+            )
+            .await
         }
         Op::ListGivenName => {
             let g = next_rand(rng) % (plan.seeded / GIVEN_NAME_GROUP).max(1);
-            c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"), Some(&plan.bearer), None).await
+            c.send_typed(
+                Method::GET,
+                &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"),
+                Some(&plan.bearer),
+                None,
+            )
+            .await
         }
     }
 }
@@ -141,8 +169,18 @@ struct TaskOut {
     transport: u64,
 }
 
-async fn task(addr: SocketAddr, plan: Arc<Plan>, seed: u64, measure_from: Instant, end: Instant) -> TaskOut {
-    let mut out = TaskOut { latencies: Vec::with_capacity(1 << 14), errors: BTreeMap::new(), transport: 0 };
+async fn task(
+    addr: SocketAddr,
+    plan: Arc<Plan>,
+    seed: u64,
+    measure_from: Instant,
+    end: Instant,
+) -> TaskOut {
+    let mut out = TaskOut {
+        latencies: Vec::with_capacity(1 << 14),
+        errors: BTreeMap::new(),
+        transport: 0,
+    };
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut conn: Option<Conn> = None;
     loop {
@@ -165,7 +203,8 @@ async fn task(addr: SocketAddr, plan: Arc<Plan>, seed: u64, measure_from: Instan
             Ok((status, _)) if status.is_success() => {
                 let t1 = Instant::now();
                 if t0 >= measure_from && t1 <= end {
-                    out.latencies.push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
+                    out.latencies
+                        .push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
                 }
             }
             Ok((status, _)) => *out.errors.entry(status.as_u16()).or_default() += 1,
@@ -179,12 +218,31 @@ async fn task(addr: SocketAddr, plan: Arc<Plan>, seed: u64, measure_from: Instan
 }
 
 /// One closed-loop load point: `connections` tasks, each its own keep-alive connection.
-async fn load_point(addr: SocketAddr, plan: Arc<Plan>, connections: usize, warmup: Duration, duration: Duration) -> anyhow::Result<LoadReport> {
+async fn load_point(
+    addr: SocketAddr,
+    plan: Arc<Plan>,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<LoadReport> {
     let measure_from = Instant::now() + warmup;
     let end = measure_from + duration;
-    let handles: Vec<_> =
-        (0..connections).map(|i| tokio::spawn(task(addr, Arc::clone(&plan), i as u64 + 1, measure_from, end))).collect();
-    let mut rep = LoadReport { connections, window: duration, ..LoadReport::default() };
+    let handles: Vec<_> = (0..connections)
+        .map(|i| {
+            tokio::spawn(task(
+                addr,
+                Arc::clone(&plan),
+                i as u64 + 1,
+                measure_from,
+                end,
+            ))
+        })
+        .collect();
+    let mut rep = LoadReport {
+        connections,
+        window: duration,
+        ..LoadReport::default()
+    };
     for h in handles {
         let r = h.await?;
         rep.latencies_us.extend(r.latencies);
@@ -200,7 +258,12 @@ async fn load_point(addr: SocketAddr, plan: Arc<Plan>, connections: usize, warmu
 
 /// Creates contacts `0..n` at `connections` connections; returns their ids (index = e-mail
 /// number) and the report of the whole seeding (every request counted).
-async fn seed(addr: SocketAddr, bearer: &HeaderValue, n: u64, connections: usize) -> anyhow::Result<(Vec<i64>, LoadReport)> {
+async fn seed(
+    addr: SocketAddr,
+    bearer: &HeaderValue,
+    n: u64,
+    connections: usize,
+) -> anyhow::Result<(Vec<i64>, LoadReport)> {
     #[derive(serde::Deserialize)]
     struct Created {
         id: i64,
@@ -221,18 +284,35 @@ async fn seed(addr: SocketAddr, bearer: &HeaderValue, n: u64, connections: usize
                 }
                 let t0 = Instant::now();
                 let (status, body) = c
-                    .send_typed(Method::POST, "/crm/rest/v1/contacts", Some(&bearer), Some((HeaderValue::from_static("application/json"), contact_body(k))))
+                    .send_typed(
+                        Method::POST,
+                        "/crm/rest/v1/contacts",
+                        Some(&bearer),
+                        Some((
+                            HeaderValue::from_static("application/json"),
+                            contact_body(k),
+                        )),
+                    )
                     .await?;
                 let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
-                ensure!(status.is_success(), "seeding contact {k}: {status}: {}", String::from_utf8_lossy(&body));
-                let id = serde_json::from_slice::<Created>(&body).with_context(|| format!("seeding contact {k}: no id"))?.id;
+                ensure!(
+                    status.is_success(),
+                    "seeding contact {k}: {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
+                let id = serde_json::from_slice::<Created>(&body)
+                    .with_context(|| format!("seeding contact {k}: no id"))?
+                    .id;
                 got.push((k, id, us));
             }
             anyhow::Ok(got)
         }));
     }
     let mut ids = vec![0i64; usize::try_from(n)?];
-    let mut rep = LoadReport { connections, ..LoadReport::default() };
+    let mut rep = LoadReport {
+        connections,
+        ..LoadReport::default()
+    };
     for h in handles {
         for (k, id, us) in h.await?? {
             ids[usize::try_from(k)?] = id;
@@ -257,14 +337,25 @@ struct Row {
 /// Any server that fails to start, seed or answer.
 pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cfg.driver_threads.max(1)).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.driver_threads.max(1))
+        .enable_all()
+        .build()?;
     if cfg.work_dir.exists() {
-        std::fs::remove_dir_all(&cfg.work_dir).with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
+        std::fs::remove_dir_all(&cfg.work_dir)
+            .with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
     }
     std::fs::create_dir_all(&cfg.work_dir)?;
-    for b in [&cfg.keapsake_bin, &cfg.ceiling_http_bin, &cfg.ceiling_sqlite_bin] {
+    for b in [
+        &cfg.keapsake_bin,
+        &cfg.ceiling_http_bin,
+        &cfg.ceiling_sqlite_bin,
+    ] {
         if !b.exists() {
-            bail!("{} is missing; build with `cargo build --release -p keapsake-cli -p keapsake-bench`", b.display());
+            bail!(
+                "{} is missing; build with `cargo build --release -p keapsake-cli -p keapsake-bench`",
+                b.display()
+            );
         }
     }
     let ks = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake.db"));
@@ -274,32 +365,79 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
     let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
 
     let ks_addr = free_addr()?;
-    let mut ks_srv = ServerProc::spawn(&cfg.keapsake_bin, &ks.serve_args(ks_addr, &[]), ks_addr, Some(&ks_log))?;
+    let mut ks_srv = ServerProc::spawn(
+        &cfg.keapsake_bin,
+        &ks.serve_args(ks_addr, &[]),
+        ks_addr,
+        Some(&ks_log),
+    )?;
     ks_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
     let http_addr = free_addr()?;
-    let mut http_srv = ServerProc::spawn(&cfg.ceiling_http_bin, &["--listen".into(), http_addr.to_string()], http_addr, None)?;
+    let mut http_srv = ServerProc::spawn(
+        &cfg.ceiling_http_bin,
+        &["--listen".into(), http_addr.to_string()],
+        http_addr,
+        None,
+    )?;
     http_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
     let sqlite_addr = free_addr()?;
-    let sqlite_args =
-        vec!["--listen".into(), sqlite_addr.to_string(), "--database".into(), cfg.work_dir.join("ceiling.db").display().to_string()];
-    let mut sqlite_srv = ServerProc::spawn(&cfg.ceiling_sqlite_bin, &sqlite_args, sqlite_addr, None)?;
+    let sqlite_args = vec![
+        "--listen".into(),
+        sqlite_addr.to_string(),
+        "--database".into(),
+        cfg.work_dir.join("ceiling.db").display().to_string(),
+    ];
+    let mut sqlite_srv =
+        ServerProc::spawn(&cfg.ceiling_sqlite_bin, &sqlite_args, sqlite_addr, None)?;
     sqlite_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
 
-    eprintln!("== seeding {} contacts at {} connections", cfg.contacts, cfg.seed_connections);
-    let (ids, seed_rep) = rt.block_on(seed(ks_addr, &bearer, cfg.contacts, cfg.seed_connections))?;
-    eprintln!("   {} in {:.1} s", seed_rep.summary(), seed_rep.window.as_secs_f64());
-    let db_bytes: u64 = ["", "-wal"].iter().map(|s| std::fs::metadata(crate::procs::suffixed(&ks.database, s)).map_or(0, |m| m.len())).sum();
+    eprintln!(
+        "== seeding {} contacts at {} connections",
+        cfg.contacts, cfg.seed_connections
+    );
+    let (ids, seed_rep) =
+        rt.block_on(seed(ks_addr, &bearer, cfg.contacts, cfg.seed_connections))?;
+    eprintln!(
+        "   {} in {:.1} s",
+        seed_rep.summary(),
+        seed_rep.window.as_secs_f64()
+    );
+    let db_bytes: u64 = ["", "-wal"]
+        .iter()
+        .map(|s| std::fs::metadata(crate::procs::suffixed(&ks.database, s)).map_or(0, |m| m.len()))
+        .sum();
     let db_mib = db_bytes as f64 / 1048576.0;
 
     // Sanity: the filters find what was seeded.
     let (email_hits, name_hits) = rt.block_on(async {
         let mut c = Conn::connect(ks_addr).await?;
         let probe = cfg.contacts / 2;
-        let count = |b: &Bytes| serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v.get("count").and_then(serde_json::Value::as_u64));
-        let (s1, b1) = c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?email=c{probe}%40example.com"), Some(&bearer), None).await?;
+        let count = |b: &Bytes| {
+            serde_json::from_slice::<serde_json::Value>(b)
+                .ok()
+                .and_then(|v| v.get("count").and_then(serde_json::Value::as_u64))
+        };
+        let (s1, b1) = c
+            .send_typed(
+                Method::GET,
+                &format!("/crm/rest/v1/contacts?email=c{probe}%40example.com"),
+                Some(&bearer),
+                None,
+            )
+            .await?;
         let g = probe / GIVEN_NAME_GROUP;
-        let (s2, b2) = c.send_typed(Method::GET, &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"), Some(&bearer), None).await?;
-        ensure!(s1.is_success() && s2.is_success(), "filter probes answered {s1} and {s2}");
+        let (s2, b2) = c
+            .send_typed(
+                Method::GET,
+                &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"),
+                Some(&bearer),
+                None,
+            )
+            .await?;
+        ensure!(
+            s1.is_success() && s2.is_success(),
+            "filter probes answered {s1} and {s2}"
+        );
         anyhow::Ok((count(&b1), count(&b2)))
     })?;
     eprintln!("   probe: email filter count {email_hits:?}, given_name filter count {name_hits:?}");
@@ -310,7 +448,8 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
         Arc::new(Plan {
             op,
             bearer: bearer.clone(),
-            basic: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret").expect("ASCII credentials"),
+            basic: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret")
+                .expect("ASCII credentials"),
             ids: Arc::clone(&ids),
             seeded: cfg.contacts,
             next_email: Arc::clone(&next_email),
@@ -337,18 +476,32 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
     http_srv.stop()?;
     sqlite_srv.stop()?;
 
-    let md = render(cfg, &seed_rep, &rows, email_hits, name_hits, db_mib, loaded_rss, started.elapsed());
+    let md = render(
+        cfg,
+        &seed_rep,
+        &rows,
+        email_hits,
+        name_hits,
+        db_mib,
+        loaded_rss,
+        started.elapsed(),
+    );
     println!("\n{md}");
     if let Some(dir) = cfg.report.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&cfg.report, &md).with_context(|| format!("cannot write {}", cfg.report.display()))?;
+    std::fs::write(&cfg.report, &md)
+        .with_context(|| format!("cannot write {}", cfg.report.display()))?;
     eprintln!("report written to {}", cfg.report.display());
     Ok(())
 }
 
 fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 && a.is_finite() && b.is_finite() { format!("{:.2}×", a / b) } else { "—".into() }
+    if b > 0.0 && a.is_finite() && b.is_finite() {
+        format!("{:.2}×", a / b)
+    } else {
+        "—".into()
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -363,10 +516,19 @@ fn render(
     took: Duration,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# keapsake bench, REST v1 contacts: {}\n", crate::machine::now_utc());
+    let _ = writeln!(
+        s,
+        "# keapsake bench, REST v1 contacts: {}\n",
+        crate::machine::now_utc()
+    );
     let _ = writeln!(s, "Command: `{}`\n", cfg.command);
     let _ = writeln!(s, "{}\n", crate::machine::describe());
-    let _ = writeln!(s, "Load average (1/5/15 min) at the end: {}. Whole stage took {:.0} s.\n", crate::machine::loadavg(), took.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "Load average (1/5/15 min) at the end: {}. Whole stage took {:.0} s.\n",
+        crate::machine::loadavg(),
+        took.as_secs_f64()
+    );
     let _ = writeln!(
         s,
         "Seeding: {} contacts by `POST /crm/rest/v1/contacts` at {} connections (keapsake, default durability, one bearer token): \
@@ -392,10 +554,17 @@ fn render(
         cfg.warmup.as_secs_f64(),
         cfg.duration.as_secs_f64()
     );
-    let _ = writeln!(s, "| server | request | conn | req/s | p50 ms | p99 ms | errors | ÷ http | ÷ sqlite |");
+    let _ = writeln!(
+        s,
+        "| server | request | conn | req/s | p50 ms | p99 ms | errors | ÷ http | ÷ sqlite |"
+    );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for &c in &cfg.connections {
-        let base = |name: &str| rows.iter().find(|r| r.server == name && r.rep.connections == c).map_or(0.0, |r| r.rep.rps());
+        let base = |name: &str| {
+            rows.iter()
+                .find(|r| r.server == name && r.rep.connections == c)
+                .map_or(0.0, |r| r.rep.rps())
+        };
         let (h, q) = (base("ceiling-http"), base("ceiling-sqlite"));
         for r in rows.iter().filter(|r| r.rep.connections == c) {
             let k = r.rep.rps();
@@ -413,6 +582,10 @@ fn render(
             );
         }
     }
-    let _ = writeln!(s, "\nkeapsake RSS after the run: {:.1} MiB.", loaded_rss_kib as f64 / 1024.0);
+    let _ = writeln!(
+        s,
+        "\nkeapsake RSS after the run: {:.1} MiB.",
+        loaded_rss_kib as f64 / 1024.0
+    );
     s
 }

@@ -86,7 +86,9 @@ impl CrashConfig {
 
 /// A seed from the wall clock and the pid.
 pub fn seed_from_clock() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     nanos ^ (u64::from(std::process::id()) << 32) | 1
 }
 
@@ -144,7 +146,11 @@ impl CrashReport {
     pub fn summary(&self) -> String {
         let mut r = self.restart_ms.clone();
         r.sort_by(f64::total_cmp);
-        let med = if r.is_empty() { f64::NAN } else { r[r.len() / 2] };
+        let med = if r.is_empty() {
+            f64::NAN
+        } else {
+            r[r.len() / 2]
+        };
         format!(
             "cycles {}: acknowledged {}, lost {} (access tokens checked {} lost {}; chains refreshed {}, superseded by an unacknowledged in-flight request {}, lost {}; final re-check {} lost {}); in flight at kill {}; burst errors {}; restart median {:.1} ms",
             self.cycles,
@@ -182,7 +188,13 @@ struct Chain {
 
 impl Chain {
     fn new(p: TokenPair) -> Self {
-        Self { current: p.refresh_token, prev: None, unchecked_access: vec![p.access_token.clone()], unacked: false, all_access: vec![p.access_token] }
+        Self {
+            current: p.refresh_token,
+            prev: None,
+            unchecked_access: vec![p.access_token.clone()],
+            unacked: false,
+            all_access: vec![p.access_token],
+        }
     }
     fn acknowledge(&mut self, p: TokenPair) {
         self.prev = Some(std::mem::replace(&mut self.current, p.refresh_token));
@@ -197,11 +209,20 @@ struct BurstResult {
     errors: u64,
 }
 
-async fn burst_one(addr: SocketAddr, auth: BasicAuth, mut chain: Chain, stop: Arc<AtomicBool>) -> BurstResult {
+async fn burst_one(
+    addr: SocketAddr,
+    auth: BasicAuth,
+    mut chain: Chain,
+    stop: Arc<AtomicBool>,
+) -> BurstResult {
     let (mut acked, mut errors) = (0, 0);
     chain.unacked = false;
     let Ok(mut conn) = Conn::connect(addr).await else {
-        return BurstResult { chain, acked, errors };
+        return BurstResult {
+            chain,
+            acked,
+            errors,
+        };
     };
     while !stop.load(Ordering::Relaxed) {
         match conn.refresh(&auth, &chain.current).await {
@@ -228,11 +249,20 @@ async fn burst_one(addr: SocketAddr, auth: BasicAuth, mut chain: Chain, stop: Ar
             }
         }
     }
-    BurstResult { chain, acked, errors }
+    BurstResult {
+        chain,
+        acked,
+        errors,
+    }
 }
 
 /// Checks that `tokens` authenticate, over `conns` parallel connections; returns (checked, lost).
-async fn check_access(addr: SocketAddr, tokens: Vec<String>, conns: usize, verbose_lost: bool) -> anyhow::Result<(u64, u64)> {
+async fn check_access(
+    addr: SocketAddr,
+    tokens: Vec<String>,
+    conns: usize,
+    verbose_lost: bool,
+) -> anyhow::Result<(u64, u64)> {
     let n = tokens.len() as u64;
     let chunk = tokens.len().div_ceil(conns.max(1)).max(1);
     let mut hs = Vec::new();
@@ -246,7 +276,10 @@ async fn check_access(addr: SocketAddr, tokens: Vec<String>, conns: usize, verbo
                 if s != StatusCode::OK {
                     lost += 1;
                     if verbose_lost && lost <= 3 {
-                        eprintln!("   LOST: acknowledged access token …{} answers {s} on userinfo", tail(&t));
+                        eprintln!(
+                            "   LOST: acknowledged access token …{} answers {s} on userinfo",
+                            tail(&t)
+                        );
                     }
                 }
             }
@@ -264,7 +297,6 @@ fn tail(t: &str) -> &str {
     &t[t.len().saturating_sub(6)..]
 }
 
-
 /// The database file and its WAL, each with the path of its sabotage copy.
 fn db_files(db: &std::path::Path) -> Vec<(PathBuf, PathBuf)> {
     [db.to_path_buf(), suffixed(db, "-wal")]
@@ -281,8 +313,15 @@ fn start(cfg: &CrashConfig) -> anyhow::Result<(ServerProc, f64)> {
     let mut extra = vec!["--refresh-reuse-grace", "86400"];
     extra.extend(cfg.serve_args.iter().map(String::as_str));
     let t0 = Instant::now();
-    let mut srv = ServerProc::spawn(&cfg.keapsake.bin, &cfg.keapsake.serve_args(addr, &extra), addr, cfg.log.as_deref())?;
-    let d = srv.wait_healthy(t0, Duration::from_secs(30)).context("restarting keapsake after the kill")?;
+    let mut srv = ServerProc::spawn(
+        &cfg.keapsake.bin,
+        &cfg.keapsake.serve_args(addr, &extra),
+        addr,
+        cfg.log.as_deref(),
+    )?;
+    let d = srv
+        .wait_healthy(t0, Duration::from_secs(30))
+        .context("restarting keapsake after the kill")?;
     Ok((srv, d.as_secs_f64() * 1000.0))
 }
 
@@ -291,7 +330,11 @@ fn start(cfg: &CrashConfig) -> anyhow::Result<(ServerProc, f64)> {
 /// # Errors
 /// Setup failures: the server does not start, minting fails, a check cannot connect.
 pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
-    anyhow::ensure!(cfg.keapsake.bin.exists(), "{} is missing (build it with `cargo build -p keapsake-cli`)", cfg.keapsake.bin.display());
+    anyhow::ensure!(
+        cfg.keapsake.bin.exists(),
+        "{} is missing (build it with `cargo build -p keapsake-cli`)",
+        cfg.keapsake.bin.display()
+    );
     let mut rng = Rng(cfg.seed | 1);
     eprintln!(
         "crash check: {} cycles, {} chains, SIGKILL {}–{} ms into each burst, seed {}, database {}",
@@ -306,13 +349,24 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
     let generated = cfg.generated_secret;
     let secret = tokio::task::spawn_blocking(move || {
         ks.seed_demo(None)?;
-        if generated { ks.rotate_secret().map(Some) } else { Ok(None) }
+        if generated {
+            ks.rotate_secret().map(Some)
+        } else {
+            Ok(None)
+        }
     })
     .await??;
-    let auth = BasicAuth::new(&cfg.client_id, secret.as_deref().unwrap_or(&cfg.client_secret))?;
+    let auth = BasicAuth::new(
+        &cfg.client_id,
+        secret.as_deref().unwrap_or(&cfg.client_secret),
+    )?;
     let ks = cfg.keapsake.clone();
     let n = cfg.chains;
-    let mut chains: Vec<Chain> = tokio::task::spawn_blocking(move || ks.mint_many(n)).await??.into_iter().map(Chain::new).collect();
+    let mut chains: Vec<Chain> = tokio::task::spawn_blocking(move || ks.mint_many(n))
+        .await??
+        .into_iter()
+        .map(Chain::new)
+        .collect();
     let mut report = CrashReport::default();
     let (mut srv, _) = start(cfg)?;
 
@@ -334,7 +388,10 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
         let stop = Arc::new(AtomicBool::new(false));
         let kill_at = rng.between(cfg.kill_min_ms, cfg.kill_max_ms);
         let t0 = Instant::now();
-        let hs: Vec<_> = chains.drain(..).map(|c| tokio::spawn(burst_one(srv.addr, auth.clone(), c, stop.clone()))).collect();
+        let hs: Vec<_> = chains
+            .drain(..)
+            .map(|c| tokio::spawn(burst_one(srv.addr, auth.clone(), c, stop.clone())))
+            .collect();
         tokio::time::sleep_until((t0 + Duration::from_millis(kill_at)).into()).await;
         let killed_at = t0.elapsed();
         srv.kill9()?;
@@ -372,7 +429,10 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
         let (s, restart_ms) = start(cfg)?;
         srv = s;
         report.restart_ms.push(restart_ms);
-        let to_check: Vec<String> = chains.iter_mut().flat_map(|c| std::mem::take(&mut c.unchecked_access)).collect();
+        let to_check: Vec<String> = chains
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.unchecked_access))
+            .collect();
         let (checked, lost) = check_access(srv.addr, to_check, 4, true).await?;
         report.access_checked += checked;
         report.access_lost += lost;
@@ -404,8 +464,16 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
                 eprintln!(
                     "   LOST: last acknowledged refresh token …{} answers {status}{}{}",
                     tail(&c.current),
-                    if c.unacked { "" } else { " with no request in flight" },
-                    if prev_refreshes { ", and the token it replaced still refreshes" } else { "" }
+                    if c.unacked {
+                        ""
+                    } else {
+                        " with no request in flight"
+                    },
+                    if prev_refreshes {
+                        ", and the token it replaced still refreshes"
+                    } else {
+                        ""
+                    }
                 );
             }
             // The chain cannot continue (its newest pair was never seen): replace it below.
@@ -414,7 +482,12 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
         chains = keep;
         if dead > 0 {
             let ks = cfg.keapsake.clone();
-            chains.extend(tokio::task::spawn_blocking(move || ks.mint_many(dead)).await??.into_iter().map(Chain::new));
+            chains.extend(
+                tokio::task::spawn_blocking(move || ks.mint_many(dead))
+                    .await??
+                    .into_iter()
+                    .map(Chain::new),
+            );
         }
         report.chains_refreshed += refreshed;
         report.chains_superseded += superseded;
@@ -424,7 +497,11 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
             "cycle {cycle:>2}/{}: SIGKILL at {:>3} ms, acknowledged {acked:>5}, in flight {in_flight:>2}, restart {restart_ms:>6.1} ms, access tokens {checked} checked {lost} lost, chains refreshed {refreshed} superseded {superseded} lost {refresh_lost}{}",
             cfg.cycles,
             killed_at.as_millis(),
-            if errors > 0 { format!(", burst errors {errors}") } else { String::new() }
+            if errors > 0 {
+                format!(", burst errors {errors}")
+            } else {
+                String::new()
+            }
         );
     }
 
@@ -435,7 +512,9 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
     report.final_lost = lost;
     srv.stop()?;
     if report.acknowledged == 0 {
-        bail!("no refresh was acknowledged: the check proved nothing (is the server answering /token?)");
+        bail!(
+            "no refresh was acknowledged: the check proved nothing (is the server answering /token?)"
+        );
     }
     Ok(report)
 }

@@ -28,7 +28,8 @@ impl BasicAuth {
     /// If the encoded value is not a valid header value (it always is: base64 is ASCII).
     pub fn new(client_id: &str, client_secret: &str) -> anyhow::Result<Self> {
         use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(format!("{client_id}:{client_secret}"));
         Ok(Self(HeaderValue::from_str(&format!("Basic {b64}"))?))
     }
 }
@@ -64,7 +65,9 @@ impl Conn {
     /// # Errors
     /// If the connection is refused or the handshake fails.
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connect {addr}"))?;
         stream.set_nodelay(true)?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
@@ -72,7 +75,10 @@ impl Conn {
             // reported to the caller through `send_request`.
             let _ = conn.await;
         });
-        Ok(Self { sender, host: HeaderValue::from_str(&addr.to_string())? })
+        Ok(Self {
+            sender,
+            host: HeaderValue::from_str(&addr.to_string())?,
+        })
     }
 
     /// Sends a request and reads the whole response body.
@@ -86,7 +92,12 @@ impl Conn {
         auth: Option<&HeaderValue>,
         form: Option<Bytes>,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
-        let body = form.map(|b| (HeaderValue::from_static("application/x-www-form-urlencoded"), b));
+        let body = form.map(|b| {
+            (
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+                b,
+            )
+        });
         self.send_typed(method, path, auth, body).await
     }
 
@@ -103,7 +114,10 @@ impl Conn {
         body: Option<(HeaderValue, Bytes)>,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
         self.sender.ready().await?;
-        let mut req = Request::builder().method(method).uri(path).header(HOST, self.host.clone());
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, self.host.clone());
         if let Some(a) = auth {
             req = req.header(AUTHORIZATION, a.clone());
         }
@@ -114,7 +128,9 @@ impl Conn {
             }
             None => Bytes::new(),
         };
-        let req = req.body(Full::new(body)).map_err(|e| anyhow!("build request: {e}"))?;
+        let req = req
+            .body(Full::new(body))
+            .map_err(|e| anyhow!("build request: {e}"))?;
         let resp = self.sender.send_request(req).await?;
         let status = resp.status();
         let body = resp.into_body().collect().await?.to_bytes();
@@ -125,8 +141,18 @@ impl Conn {
     ///
     /// # Errors
     /// Transport errors only; an HTTP error status is returned as `Ok`.
-    pub async fn refresh(&mut self, auth: &BasicAuth, refresh_token: &str) -> anyhow::Result<(StatusCode, Bytes)> {
-        self.send(Method::POST, "/token", Some(&auth.0), Some(refresh_form(refresh_token))).await
+    pub async fn refresh(
+        &mut self,
+        auth: &BasicAuth,
+        refresh_token: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.send(
+            Method::POST,
+            "/token",
+            Some(&auth.0),
+            Some(refresh_form(refresh_token)),
+        )
+        .await
     }
 
     /// `GET /crm/rest/v1/oauth/connect/userinfo` with a Bearer access token.
@@ -135,7 +161,14 @@ impl Conn {
     /// Transport errors only.
     pub async fn userinfo(&mut self, access_token: &str) -> anyhow::Result<StatusCode> {
         let bearer = HeaderValue::from_str(&format!("Bearer {access_token}"))?;
-        let (status, _) = self.send(Method::GET, "/crm/rest/v1/oauth/connect/userinfo", Some(&bearer), None).await?;
+        let (status, _) = self
+            .send(
+                Method::GET,
+                "/crm/rest/v1/oauth/connect/userinfo",
+                Some(&bearer),
+                None,
+            )
+            .await?;
         Ok(status)
     }
 }

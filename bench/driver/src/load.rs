@@ -86,7 +86,14 @@ impl LoadReport {
             self.quantile_ms(0.99),
             self.quantile_ms(1.0),
             self.errors(),
-            if self.errors() > 0 { format!(" {:?} transport {}", self.errors_by_status, self.transport_errors) } else { String::new() },
+            if self.errors() > 0 {
+                format!(
+                    " {:?} transport {}",
+                    self.errors_by_status, self.transport_errors
+                )
+            } else {
+                String::new()
+            },
         )
     }
 }
@@ -105,8 +112,16 @@ struct TaskResult {
 ///
 /// # Errors
 /// If fewer chains than connections are given.
-pub async fn run(cfg: &LoadConfig, chains: Vec<String>) -> anyhow::Result<(LoadReport, Vec<String>)> {
-    anyhow::ensure!(chains.len() >= cfg.connections, "{} chains for {} connections", chains.len(), cfg.connections);
+pub async fn run(
+    cfg: &LoadConfig,
+    chains: Vec<String>,
+) -> anyhow::Result<(LoadReport, Vec<String>)> {
+    anyhow::ensure!(
+        chains.len() >= cfg.connections,
+        "{} chains for {} connections",
+        chains.len(),
+        cfg.connections
+    );
     let start = Instant::now();
     let measure_from = start + cfg.warmup;
     let end = measure_from + cfg.duration;
@@ -116,9 +131,15 @@ pub async fn run(cfg: &LoadConfig, chains: Vec<String>) -> anyhow::Result<(LoadR
     for token in chains {
         let addr = cfg.addr;
         let auth = cfg.auth.clone();
-        handles.push(tokio::spawn(async move { one_connection(addr, auth, token, measure_from, end).await }));
+        handles.push(tokio::spawn(async move {
+            one_connection(addr, auth, token, measure_from, end).await
+        }));
     }
-    let mut report = LoadReport { connections: cfg.connections, window: cfg.duration, ..LoadReport::default() };
+    let mut report = LoadReport {
+        connections: cfg.connections,
+        window: cfg.duration,
+        ..LoadReport::default()
+    };
     let mut out = Vec::with_capacity(cfg.connections + rest.len());
     for h in handles {
         let r = h.await?;
@@ -136,8 +157,20 @@ pub async fn run(cfg: &LoadConfig, chains: Vec<String>) -> anyhow::Result<(LoadR
     Ok((report, out))
 }
 
-async fn one_connection(addr: SocketAddr, auth: BasicAuth, mut token: String, measure_from: Instant, end: Instant) -> TaskResult {
-    let mut r = TaskResult { latencies: Vec::with_capacity(1 << 16), errors: BTreeMap::new(), transport: 0, broken: false, chain: String::new() };
+async fn one_connection(
+    addr: SocketAddr,
+    auth: BasicAuth,
+    mut token: String,
+    measure_from: Instant,
+    end: Instant,
+) -> TaskResult {
+    let mut r = TaskResult {
+        latencies: Vec::with_capacity(1 << 16),
+        errors: BTreeMap::new(),
+        transport: 0,
+        broken: false,
+        chain: String::new(),
+    };
     let mut conn: Option<Conn> = None;
     loop {
         let t0 = Instant::now();
@@ -168,7 +201,8 @@ async fn one_connection(addr: SocketAddr, auth: BasicAuth, mut token: String, me
                     }
                 }
                 if t0 >= measure_from && t1 <= end {
-                    r.latencies.push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
+                    r.latencies
+                        .push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
                 }
             }
             Ok((status, _)) => {

@@ -31,14 +31,21 @@ pub fn describe() -> String {
         .find(|l| l.starts_with("MemTotal:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|k| k.parse::<f64>().ok())
-        .map_or_else(|| "unknown".to_string(), |k| format!("{:.1} GiB", k / 1048576.0));
+        .map_or_else(
+            || "unknown".to_string(),
+            |k| format!("{:.1} GiB", k / 1048576.0),
+        );
     let nproc = std::thread::available_parallelism().map_or(0, usize::from);
     format!(
         "Machine: {nproc} CPUs (`nproc`), {model}, {mem_gib} RAM, kernel {}, {}, commit {}{}",
         cmd("uname", &["-r"]),
         cmd("rustc", &["--version"]),
         cmd("git", &["rev-parse", "--short", "HEAD"]),
-        if cmd("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() { "" } else { " (+ uncommitted changes in the tree)" },
+        if cmd("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+            ""
+        } else {
+            " (+ uncommitted changes in the tree)"
+        },
     )
 }
 

@@ -21,7 +21,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "keapsake-bench", about = "keapsake load driver, benchmark orchestrator and kill -9 check")]
+#[command(
+    name = "keapsake-bench",
+    about = "keapsake load driver, benchmark orchestrator and kill -9 check"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -225,7 +228,18 @@ fn real_main() -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Contacts { keapsake_bin, work_dir, report, contacts, seed_connections, connections, warmup, duration, driver_threads, command } => {
+        Cmd::Contacts {
+            keapsake_bin,
+            work_dir,
+            report,
+            contacts,
+            seed_connections,
+            connections,
+            warmup,
+            duration,
+            driver_threads,
+            command,
+        } => {
             contacts::run(&ContactsConfig {
                 keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
                 ceiling_http_bin: sibling("ceiling-http"),
@@ -242,7 +256,16 @@ fn real_main() -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Load { addr, connections, warmup, duration, database, keapsake_bin, driver_threads, client_secret } => {
+        Cmd::Load {
+            addr,
+            connections,
+            warmup,
+            duration,
+            database,
+            keapsake_bin,
+            driver_threads,
+            client_secret,
+        } => {
             let chains: Vec<String> = match database {
                 Some(db) => Keapsake::demo(keapsake_bin.unwrap_or_else(|| sibling("keapsake")), db)
                     .mint_many(connections)?
@@ -258,22 +281,46 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 duration: Duration::from_secs_f64(duration),
                 auth: BasicAuth::new("keapsake-demo-app", &client_secret)?,
             };
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(driver_threads.max(1)).enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(driver_threads.max(1))
+                .enable_all()
+                .build()?;
             let (rep, _) = rt.block_on(load::run(&cfg, chains))?;
             println!("{}", rep.summary());
-            Ok(if rep.errors() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if rep.errors() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Cmd::SqlxRtt { n } => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(sqlx_rtt(n))?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Crash { keapsake_bin, work_dir, cycles, chains, kill_min_ms, kill_max_ms, seed, serve_args, rotate_secret, sabotage } => {
+        Cmd::Crash {
+            keapsake_bin,
+            work_dir,
+            cycles,
+            chains,
+            kill_min_ms,
+            kill_max_ms,
+            seed,
+            serve_args,
+            rotate_secret,
+            sabotage,
+        } => {
             if work_dir.exists() {
-                std::fs::remove_dir_all(&work_dir).with_context(|| format!("cannot wipe {}", work_dir.display()))?;
+                std::fs::remove_dir_all(&work_dir)
+                    .with_context(|| format!("cannot wipe {}", work_dir.display()))?;
             }
             std::fs::create_dir_all(&work_dir)?;
-            let ks = Keapsake::demo(keapsake_bin.unwrap_or_else(|| sibling("keapsake")), work_dir.join("crash.db"));
+            let ks = Keapsake::demo(
+                keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
+                work_dir.join("crash.db"),
+            );
             let mut cfg = CrashConfig::demo(ks);
             cfg.cycles = cycles;
             cfg.chains = chains;
@@ -286,10 +333,17 @@ fn real_main() -> anyhow::Result<ExitCode> {
             cfg.generated_secret = rotate_secret;
             cfg.sabotage = sabotage;
             cfg.log = Some(work_dir.join("keapsake.log"));
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
             let report = rt.block_on(crash::run(&cfg))?;
             println!("{}", report.summary());
-            Ok(if report.lost() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.lost() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
@@ -305,9 +359,14 @@ async fn sqlx_rtt(n: u32) -> anyhow::Result<()> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
     let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
-    sqlx::query("CREATE TABLE t (k BLOB PRIMARY KEY, v INTEGER) WITHOUT ROWID").execute(&mut conn).await?;
+    sqlx::query("CREATE TABLE t (k BLOB PRIMARY KEY, v INTEGER) WITHOUT ROWID")
+        .execute(&mut conn)
+        .await?;
     let time = |label: &str, d: std::time::Duration, per: u32| {
-        println!("{label:<58} {:>8.1} µs", d.as_secs_f64() * 1e6 / f64::from(per));
+        println!(
+            "{label:<58} {:>8.1} µs",
+            d.as_secs_f64() * 1e6 / f64::from(per)
+        );
     };
     let t = std::time::Instant::now();
     for _ in 0..n {
@@ -316,16 +375,29 @@ async fn sqlx_rtt(n: u32) -> anyhow::Result<()> {
     time("`SELECT 1` round trip (execute)", t.elapsed(), n);
     let t = std::time::Instant::now();
     for _ in 0..n {
-        sqlx::query("SAVEPOINT j; RELEASE j").execute(&mut conn).await?;
+        sqlx::query("SAVEPOINT j; RELEASE j")
+            .execute(&mut conn)
+            .await?;
     }
-    time("`SAVEPOINT j; RELEASE j` (two statements, one call)", t.elapsed(), n);
+    time(
+        "`SAVEPOINT j; RELEASE j` (two statements, one call)",
+        t.elapsed(),
+        n,
+    );
     sqlx::query("BEGIN").execute(&mut conn).await?;
     let t = std::time::Instant::now();
     for i in 0..n {
         let k = (u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes();
-        sqlx::query("INSERT INTO t VALUES (?, 1) RETURNING v").bind(&k[..]).fetch_all(&mut conn).await?;
+        sqlx::query("INSERT INTO t VALUES (?, 1) RETURNING v")
+            .bind(&k[..])
+            .fetch_all(&mut conn)
+            .await?;
     }
-    time("`INSERT … RETURNING` fetch_all, inside one transaction", t.elapsed(), n);
+    time(
+        "`INSERT … RETURNING` fetch_all, inside one transaction",
+        t.elapsed(),
+        n,
+    );
     sqlx::query("COMMIT").execute(&mut conn).await?;
     conn.close().await?;
     let _ = std::fs::remove_dir_all(&dir);

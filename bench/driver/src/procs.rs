@@ -30,10 +30,18 @@ impl ServerProc {
     ///
     /// # Errors
     /// If the binary cannot be started.
-    pub fn spawn(bin: &Path, args: &[String], addr: SocketAddr, log: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn spawn(
+        bin: &Path,
+        args: &[String],
+        addr: SocketAddr,
+        log: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let (out, err) = match log {
             Some(p) => {
-                let f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?;
                 (Stdio::from(f.try_clone()?), Stdio::from(f))
             }
             None => (Stdio::null(), Stdio::null()),
@@ -66,7 +74,10 @@ impl ServerProc {
                 bail!("the server exited with {status} before answering /healthz");
             }
             if since.elapsed() > timeout {
-                bail!("no 200 from http://{}/healthz within {timeout:?}", self.addr);
+                bail!(
+                    "no 200 from http://{}/healthz within {timeout:?}",
+                    self.addr
+                );
             }
             // Fast enough to resolve well under a millisecond, slow enough not to steal a core
             // from the server that is starting.
@@ -80,7 +91,10 @@ impl ServerProc {
     /// If the file cannot be read or has no `VmRSS` line.
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or_else(|| anyhow!("no VmRSS"))?;
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .ok_or_else(|| anyhow!("no VmRSS"))?;
         let kib = line
             .split_whitespace()
             .nth(1)
@@ -106,7 +120,10 @@ impl ServerProc {
     /// If neither signal can be delivered.
     pub fn stop(mut self) -> anyhow::Result<()> {
         // `kill(1)` rather than libc: the workspace forbids unsafe code.
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if self.child.try_wait()?.is_some() {
@@ -135,7 +152,9 @@ fn healthz_once(addr: SocketAddr) -> bool {
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(1000)));
     let _ = s.set_nodelay(true);
-    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").is_err() {
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut buf = [0u8; 16];
@@ -195,17 +214,35 @@ impl Keapsake {
     /// If the CLI fails or prints something that is not a /token body.
     pub fn mint(&self) -> anyhow::Result<TokenPair> {
         let out = Command::new(&self.bin)
-            .args(["token", "mint", "--json", "--app", &self.app, "--user", &self.user, "--account", &self.account])
+            .args([
+                "token",
+                "mint",
+                "--json",
+                "--app",
+                &self.app,
+                "--user",
+                &self.user,
+                "--account",
+                &self.account,
+            ])
             .arg("--database")
             .arg(&self.database)
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("cannot run {}", self.bin.display()))?;
         if !out.status.success() {
-            bail!("keapsake token mint failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "keapsake token mint failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
-        serde_json::from_slice(&out.stdout)
-            .with_context(|| format!("keapsake token mint printed: {}", String::from_utf8_lossy(&out.stdout).trim()))
+        serde_json::from_slice(&out.stdout).with_context(|| {
+            format!(
+                "keapsake token mint printed: {}",
+                String::from_utf8_lossy(&out.stdout).trim()
+            )
+        })
     }
 
     /// Mints `n` independent chains, four CLI processes at a time.
@@ -219,7 +256,12 @@ impl Keapsake {
             let k = left.min(4);
             let got: Vec<anyhow::Result<TokenPair>> = std::thread::scope(|s| {
                 let hs: Vec<_> = (0..k).map(|_| s.spawn(|| self.mint())).collect();
-                hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("mint thread panicked")))).collect()
+                hs.into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(anyhow!("mint thread panicked")))
+                    })
+                    .collect()
             });
             for g in got {
                 all.push(g?);
@@ -247,7 +289,11 @@ impl Keapsake {
             .output()
             .with_context(|| format!("cannot run {}", self.bin.display()))?;
         if !out.status.success() {
-            bail!("keapsake app rotate-secret failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "keapsake app rotate-secret failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         Ok(serde_json::from_slice::<Rotated>(&out.stdout)?.client_secret)
     }
@@ -260,7 +306,8 @@ impl Keapsake {
     pub fn seed_demo(&self, log: Option<&Path>) -> anyhow::Result<()> {
         let addr = free_addr()?;
         let mut srv = ServerProc::spawn(&self.bin, &self.serve_args(addr, &["--demo"]), addr, log)?;
-        srv.wait_healthy(Instant::now(), Duration::from_secs(30)).context("seeding the demo sandbox")?;
+        srv.wait_healthy(Instant::now(), Duration::from_secs(30))
+            .context("seeding the demo sandbox")?;
         srv.stop()
     }
 }

@@ -81,7 +81,12 @@ fn proc_jiffies(stat_path: &str) -> u64 {
         .ok()
         .and_then(|s| {
             let rest = s.rsplit_once(") ")?.1.to_string();
-            let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|x| x.parse().ok()).collect();
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|x| x.parse().ok())
+                .collect();
             Some(f.iter().sum())
         })
         .unwrap_or(0)
@@ -94,11 +99,21 @@ impl CpuSample {
             .and_then(|s| {
                 let line = s.lines().next()?.to_string();
                 // user nice system idle iowait irq softirq steal: everything but idle and iowait.
-                let f: Vec<u64> = line.split_whitespace().skip(1).take(8).filter_map(|x| x.parse().ok()).collect();
+                let f: Vec<u64> = line
+                    .split_whitespace()
+                    .skip(1)
+                    .take(8)
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
                 (f.len() == 8).then(|| f[0] + f[1] + f[2] + f[5] + f[6] + f[7])
             })
             .unwrap_or(0);
-        Self { at: Instant::now(), busy, server: proc_jiffies(&format!("/proc/{server_pid}/stat")), driver: proc_jiffies("/proc/self/stat") }
+        Self {
+            at: Instant::now(),
+            busy,
+            server: proc_jiffies(&format!("/proc/{server_pid}/stat")),
+            driver: proc_jiffies("/proc/self/stat"),
+        }
     }
 
     /// Cores used between `self` and `later` by (server, driver, other), at 100 jiffies/s.
@@ -118,7 +133,11 @@ fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     let n = s.len();
-    if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
 }
 
 /// Runs the suite, prints the table and writes the report.
@@ -126,14 +145,25 @@ fn median(v: &[f64]) -> f64 {
 /// # Errors
 /// Any server that fails to start, seed or answer.
 pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cfg.driver_threads.max(1)).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.driver_threads.max(1))
+        .enable_all()
+        .build()?;
     if cfg.work_dir.exists() {
-        std::fs::remove_dir_all(&cfg.work_dir).with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
+        std::fs::remove_dir_all(&cfg.work_dir)
+            .with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
     }
     std::fs::create_dir_all(&cfg.work_dir)?;
-    for b in [&cfg.keapsake_bin, &cfg.ceiling_http_bin, &cfg.ceiling_sqlite_bin] {
+    for b in [
+        &cfg.keapsake_bin,
+        &cfg.ceiling_http_bin,
+        &cfg.ceiling_sqlite_bin,
+    ] {
         if !b.exists() {
-            bail!("{} is missing; bench/run builds it with `cargo build --release -p keapsake-cli -p keapsake-bench`", b.display());
+            bail!(
+                "{} is missing; bench/run builds it with `cargo build --release -p keapsake-cli -p keapsake-bench`",
+                b.display()
+            );
         }
     }
     let auth = BasicAuth::new(CLIENT_ID, CLIENT_SECRET)?;
@@ -147,13 +177,23 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_secs(1));
     let idle_before = pre.cores_until(&CpuSample::take(0)).2;
     eprintln!("== machine: {idle_before:.2} cores busy with other processes before the run");
-    eprintln!("== setup: seeding {} and minting {max_conns} refresh chains", ks.database.display());
+    eprintln!(
+        "== setup: seeding {} and minting {max_conns} refresh chains",
+        ks.database.display()
+    );
     let t = Instant::now();
     ks.seed_demo(Some(&ks_log))?;
-    let mut chains: Vec<String> = ks.mint_many(max_conns)?.into_iter().map(|p| p.refresh_token).collect();
+    let mut chains: Vec<String> = ks
+        .mint_many(max_conns)?
+        .into_iter()
+        .map(|p| p.refresh_token)
+        .collect();
     // An identical copy (same tokens) for the synchronous=NORMAL run, so both durabilities start
     // from the same database and neither inherits the other's rows.
-    let ks_relaxed = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake-relaxed.db"));
+    let ks_relaxed = Keapsake::demo(
+        cfg.keapsake_bin.clone(),
+        cfg.work_dir.join("keapsake-relaxed.db"),
+    );
     for suffix in ["", "-wal"] {
         let from = crate::procs::suffixed(&ks.database, suffix);
         if from.exists() {
@@ -184,24 +224,46 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
         ]
     };
 
-    let mut keapsake = Target { name: "keapsake", ..Target::default() };
-    let keapsake_relaxed = Target { name: "keapsake --durability relaxed", ..Target::default() };
-    let mut http = Target { name: "ceiling-http", ..Target::default() };
-    let mut sqlite = Target { name: "ceiling-sqlite", ..Target::default() };
+    let mut keapsake = Target {
+        name: "keapsake",
+        ..Target::default()
+    };
+    let keapsake_relaxed = Target {
+        name: "keapsake --durability relaxed",
+        ..Target::default()
+    };
+    let mut http = Target {
+        name: "ceiling-http",
+        ..Target::default()
+    };
+    let mut sqlite = Target {
+        name: "ceiling-sqlite",
+        ..Target::default()
+    };
 
     // (a) Cold start on an existing database, interleaved so drift hits every server alike. The
     // first round is unmeasured: it creates ceiling.db and puts every binary in the page cache.
-    eprintln!("== cold start: {} runs each, spawn -> first 200 on GET /healthz", cfg.cold_runs);
+    eprintln!(
+        "== cold start: {} runs each, spawn -> first 200 on GET /healthz",
+        cfg.cold_runs
+    );
     for round in 0..=cfg.cold_runs {
         for (target, bin, args, log) in [
-            (&mut keapsake, &cfg.keapsake_bin, &ks_args as &dyn Fn(_) -> Vec<String>, Some(ks_log.as_path())),
+            (
+                &mut keapsake,
+                &cfg.keapsake_bin,
+                &ks_args as &dyn Fn(_) -> Vec<String>,
+                Some(ks_log.as_path()),
+            ),
             (&mut http, &cfg.ceiling_http_bin, &http_args, None),
             (&mut sqlite, &cfg.ceiling_sqlite_bin, &sqlite_args, None),
         ] {
             let addr = free_addr()?;
             let t0 = Instant::now();
             let mut srv = ServerProc::spawn(bin, &args(addr), addr, log)?;
-            let d = srv.wait_healthy(t0, Duration::from_secs(30)).with_context(|| format!("{} cold start", target.name))?;
+            let d = srv
+                .wait_healthy(t0, Duration::from_secs(30))
+                .with_context(|| format!("{} cold start", target.name))?;
             srv.stop()?;
             if round > 0 {
                 target.cold_ms.push(d.as_secs_f64() * 1000.0);
@@ -224,8 +286,18 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     let specs: [(&PathBuf, ArgsFn<'_>, Option<&Path>, Vec<String>); 4] = [
         (&cfg.ceiling_http_bin, &http_args, None, fixed.clone()),
         (&cfg.ceiling_sqlite_bin, &sqlite_args, None, fixed.clone()),
-        (&cfg.keapsake_bin, &ks_args, Some(ks_log.as_path()), std::mem::take(&mut chains)),
-        (&cfg.keapsake_bin, &relaxed_args, Some(ks_log.as_path()), std::mem::take(&mut chains_relaxed)),
+        (
+            &cfg.keapsake_bin,
+            &ks_args,
+            Some(ks_log.as_path()),
+            std::mem::take(&mut chains),
+        ),
+        (
+            &cfg.keapsake_bin,
+            &relaxed_args,
+            Some(ks_log.as_path()),
+            std::mem::take(&mut chains_relaxed),
+        ),
     ];
     let mut servers: Vec<(ServerProc, Vec<String>)> = Vec::with_capacity(4);
     for (target, (bin, args, log, mut ch)) in targets.iter_mut().zip(specs) {
@@ -237,7 +309,12 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
             let mut c = Conn::connect(addr).await?;
             for _ in 0..5 {
                 let (status, body) = c.refresh(&auth, &ch[0]).await?;
-                anyhow::ensure!(status == 200, "{}: warm-up refresh answered {status}: {}", target.name, String::from_utf8_lossy(&body));
+                anyhow::ensure!(
+                    status == 200,
+                    "{}: warm-up refresh answered {status}: {}",
+                    target.name,
+                    String::from_utf8_lossy(&body)
+                );
                 ch[0] = serde_json::from_slice::<crate::http::TokenPair>(&body)?.refresh_token;
                 c.send(hyper::Method::GET, "/healthz", None, None).await?;
             }
@@ -248,20 +325,34 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(300));
     for (target, (srv, _)) in targets.iter_mut().zip(&servers) {
         target.idle_rss_kib = srv.rss_kib()?;
-        eprintln!("== {}: idle RSS {:.2} MiB", target.name, target.idle_rss_kib as f64 / 1024.0);
+        eprintln!(
+            "== {}: idle RSS {:.2} MiB",
+            target.name,
+            target.idle_rss_kib as f64 / 1024.0
+        );
     }
     let rounds = cfg.rounds.max(1);
     let slice_warmup = cfg.warmup / u32::try_from(rounds).unwrap_or(1);
     let slice = cfg.duration / u32::try_from(rounds).unwrap_or(1);
     for &c in &cfg.connections {
-        eprintln!("== {c} connection(s): {rounds} round(s) of {:.1} s warm-up + {:.1} s measured per server", slice_warmup.as_secs_f64(), slice.as_secs_f64());
+        eprintln!(
+            "== {c} connection(s): {rounds} round(s) of {:.1} s warm-up + {:.1} s measured per server",
+            slice_warmup.as_secs_f64(),
+            slice.as_secs_f64()
+        );
         let mut merged: Vec<LoadReport> = vec![LoadReport::default(); targets.len()];
         let mut cpu = vec![(0.0, 0.0, 0.0); targets.len()];
         for round in 0..rounds {
             for k in 0..targets.len() {
                 let i = (k + round) % targets.len();
                 let (srv, ch) = &mut servers[i];
-                let lc = LoadConfig { addr: srv.addr, connections: c, warmup: slice_warmup, duration: slice, auth: auth.clone() };
+                let lc = LoadConfig {
+                    addr: srv.addr,
+                    connections: c,
+                    warmup: slice_warmup,
+                    duration: slice,
+                    auth: auth.clone(),
+                };
                 let before = CpuSample::take(srv.pid());
                 let (rep, next) = rt.block_on(load::run(&lc, std::mem::take(ch)))?;
                 let used = before.cores_until(&CpuSample::take(srv.pid()));
@@ -275,7 +366,11 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
                     used.2
                 );
                 let r = rounds as f64;
-                cpu[i] = (cpu[i].0 + used.0 / r, cpu[i].1 + used.1 / r, cpu[i].2 + used.2 / r);
+                cpu[i] = (
+                    cpu[i].0 + used.0 / r,
+                    cpu[i].1 + used.1 / r,
+                    cpu[i].2 + used.2 / r,
+                );
                 merged[i].merge(rep);
             }
         }
@@ -290,25 +385,50 @@ pub fn run(cfg: &SuiteConfig) -> anyhow::Result<()> {
     }
     let [http, sqlite, keapsake, keapsake_relaxed] = targets;
 
-    let md = render(cfg, &keapsake, &keapsake_relaxed, &http, &sqlite, &ks_log, idle_before);
+    let md = render(
+        cfg,
+        &keapsake,
+        &keapsake_relaxed,
+        &http,
+        &sqlite,
+        &ks_log,
+        idle_before,
+    );
     println!("\n{md}");
     if let Some(dir) = cfg.report.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&cfg.report, &md).with_context(|| format!("cannot write {}", cfg.report.display()))?;
+    std::fs::write(&cfg.report, &md)
+        .with_context(|| format!("cannot write {}", cfg.report.display()))?;
     eprintln!("report written to {}", cfg.report.display());
     Ok(())
 }
 
 fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 && a.is_finite() && b.is_finite() { format!("{:.2}×", a / b) } else { "—".into() }
+    if b > 0.0 && a.is_finite() && b.is_finite() {
+        format!("{:.2}×", a / b)
+    } else {
+        "—".into()
+    }
 }
 
 fn num(v: f64, prec: usize, unit: &str) -> String {
-    if v.is_finite() { format!("{v:.prec$}{unit}") } else { "—".into() }
+    if v.is_finite() {
+        format!("{v:.prec$}{unit}")
+    } else {
+        "—".into()
+    }
 }
 
-fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlite: &Target, ks_log: &Path, busy_before: f64) -> String {
+fn render(
+    cfg: &SuiteConfig,
+    ks: &Target,
+    relaxed: &Target,
+    http: &Target,
+    sqlite: &Target,
+    ks_log: &Path,
+    busy_before: f64,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# keapsake bench: {}\n", crate::machine::now_utc());
     let _ = writeln!(s, "Command: `{}`\n", cfg.command);
@@ -317,7 +437,11 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
         s,
         "Other processes used {busy_before:.2} cores in the second before the run; load average (1/5/15 min) at its end: {}.{}\n",
         crate::machine::loadavg(),
-        if busy_before > 0.2 { " **The machine was not quiet: figures are disturbed.**" } else { "" }
+        if busy_before > 0.2 {
+            " **The machine was not quiet: figures are disturbed.**"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
@@ -332,7 +456,11 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
         cfg.duration.as_secs_f64(),
         cfg.rounds.max(1),
         cfg.driver_threads,
-        if cfg.keapsake_args.is_empty() { "" } else { " " },
+        if cfg.keapsake_args.is_empty() {
+            ""
+        } else {
+            " "
+        },
         cfg.keapsake_args.join(" "),
         cfg.ceiling_sqlite_pool,
     );
@@ -341,7 +469,10 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
         "*keapsake* is the default (`synchronous=FULL`: an fsync per group commit); *keapsake relaxed* is `--durability relaxed` \
          (`synchronous=NORMAL`) on an identical copy of the database, to show what the fsync costs. Both authenticate as the demo app.\n"
     );
-    let _ = writeln!(s, "| metric | keapsake | keapsake relaxed | ceiling-http | ceiling-sqlite | keapsake ÷ ceiling-http | keapsake ÷ ceiling-sqlite | relaxed ÷ ceiling-sqlite |");
+    let _ = writeln!(
+        s,
+        "| metric | keapsake | keapsake relaxed | ceiling-http | ceiling-sqlite | keapsake ÷ ceiling-http | keapsake ÷ ceiling-sqlite | relaxed ÷ ceiling-sqlite |"
+    );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
     let row = |s: &mut String, name: &str, v: [f64; 4], unit: &str, prec: usize| {
         let [k, g, h, q] = v;
@@ -357,15 +488,74 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
             ratio(g, q)
         );
     };
-    row(&mut s, "cold start, median", [ks.cold_median(), f64::NAN, http.cold_median(), sqlite.cold_median()], " ms", 2);
-    let mib = |kib: u64| if kib == 0 { f64::NAN } else { kib as f64 / 1024.0 };
-    row(&mut s, "idle RSS", [mib(ks.idle_rss_kib), mib(relaxed.idle_rss_kib), mib(http.idle_rss_kib), mib(sqlite.idle_rss_kib)], " MiB", 1);
-    row(&mut s, "RSS after load", [mib(ks.loaded_rss_kib), mib(relaxed.loaded_rss_kib), mib(http.loaded_rss_kib), mib(sqlite.loaded_rss_kib)], " MiB", 1);
+    row(
+        &mut s,
+        "cold start, median",
+        [
+            ks.cold_median(),
+            f64::NAN,
+            http.cold_median(),
+            sqlite.cold_median(),
+        ],
+        " ms",
+        2,
+    );
+    let mib = |kib: u64| {
+        if kib == 0 {
+            f64::NAN
+        } else {
+            kib as f64 / 1024.0
+        }
+    };
+    row(
+        &mut s,
+        "idle RSS",
+        [
+            mib(ks.idle_rss_kib),
+            mib(relaxed.idle_rss_kib),
+            mib(http.idle_rss_kib),
+            mib(sqlite.idle_rss_kib),
+        ],
+        " MiB",
+        1,
+    );
+    row(
+        &mut s,
+        "RSS after load",
+        [
+            mib(ks.loaded_rss_kib),
+            mib(relaxed.loaded_rss_kib),
+            mib(http.loaded_rss_kib),
+            mib(sqlite.loaded_rss_kib),
+        ],
+        " MiB",
+        1,
+    );
     for &c in &cfg.connections {
-        let get = |f: &dyn Fn(&LoadReport) -> f64| [ks, relaxed, http, sqlite].map(|t| t.point(c).map_or(f64::NAN, f));
-        row(&mut s, &format!("refresh req/s, {c} conn"), get(&|r| r.rps()), "", 0);
-        row(&mut s, &format!("refresh p50, {c} conn"), get(&|r| r.quantile_ms(0.5)), " ms", 3);
-        row(&mut s, &format!("refresh p99, {c} conn"), get(&|r| r.quantile_ms(0.99)), " ms", 3);
+        let get = |f: &dyn Fn(&LoadReport) -> f64| {
+            [ks, relaxed, http, sqlite].map(|t| t.point(c).map_or(f64::NAN, f))
+        };
+        row(
+            &mut s,
+            &format!("refresh req/s, {c} conn"),
+            get(&|r| r.rps()),
+            "",
+            0,
+        );
+        row(
+            &mut s,
+            &format!("refresh p50, {c} conn"),
+            get(&|r| r.quantile_ms(0.5)),
+            " ms",
+            3,
+        );
+        row(
+            &mut s,
+            &format!("refresh p99, {c} conn"),
+            get(&|r| r.quantile_ms(0.99)),
+            " ms",
+            3,
+        );
     }
 
     let _ = writeln!(s, "\n## Targets\n");
@@ -375,7 +565,11 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
         s,
         "- cold start < 20 ms: {cold:.2} ms, {}{} (ceiling-http {:.2} ms)",
         verdict(cold < 20.0),
-        if cold < 20.0 { String::new() } else { format!(", over by {:.2} ms", cold - 20.0) },
+        if cold < 20.0 {
+            String::new()
+        } else {
+            format!(", over by {:.2} ms", cold - 20.0)
+        },
         http.cold_median()
     );
     let rss = mib(ks.idle_rss_kib);
@@ -383,12 +577,19 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
         s,
         "- idle RSS < 15 MiB: {rss:.2} MiB, {}{} (ceiling-http {:.1} MiB)",
         verdict(rss < 15.0),
-        if rss < 15.0 { String::new() } else { format!(", over by {:.2} MiB", rss - 15.0) },
+        if rss < 15.0 {
+            String::new()
+        } else {
+            format!(", over by {:.2} MiB", rss - 15.0)
+        },
         mib(http.idle_rss_kib)
     );
     let top = cfg.connections.iter().copied().max().unwrap_or(1);
     let q = sqlite.point(top).map_or(0.0, LoadReport::rps);
-    for (t, note) in [(ks, ""), (relaxed, " (for reference; the target is for the default)")] {
+    for (t, note) in [
+        (ks, ""),
+        (relaxed, " (for reference; the target is for the default)"),
+    ] {
         let k = t.point(top).map_or(0.0, LoadReport::rps);
         let _ = writeln!(
             s,
@@ -396,7 +597,15 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
             t.name,
             ratio(k, q),
             verdict(k >= q && k > 0.0),
-            if k >= q { String::new() } else { format!(", short by {:.0} req/s ({:.0} %)", q - k, if q > 0.0 { 100.0 * (q - k) / q } else { 0.0 }) }
+            if k >= q {
+                String::new()
+            } else {
+                format!(
+                    ", short by {:.0} req/s ({:.0} %)",
+                    q - k,
+                    if q > 0.0 { 100.0 * (q - k) / q } else { 0.0 }
+                )
+            }
         );
     }
 
@@ -417,17 +626,34 @@ fn render(cfg: &SuiteConfig, ks: &Target, relaxed: &Target, http: &Target, sqlit
             let _ = writeln!(s, "- {}:", t.name);
         }
         for (i, p) in t.points.iter().enumerate() {
-            let (srv, drv, other) = t.cpu.get(i).copied().unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+            let (srv, drv, other) = t
+                .cpu
+                .get(i)
+                .copied()
+                .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
             let _ = writeln!(
                 s,
                 "  - `{}`; CPU cores used: server {srv:.2}, driver {drv:.2}, other processes {other:.2}{}{}",
                 p.summary(),
-                if other > 0.2 { " (**machine not quiet: this point is disturbed**)" } else { "" },
-                if p.chains_broken > 0 { format!(", {} chains broken", p.chains_broken) } else { String::new() }
+                if other > 0.2 {
+                    " (**machine not quiet: this point is disturbed**)"
+                } else {
+                    ""
+                },
+                if p.chains_broken > 0 {
+                    format!(", {} chains broken", p.chains_broken)
+                } else {
+                    String::new()
+                }
             );
         }
     }
     let log_len = std::fs::metadata(ks_log).map(|m| m.len()).unwrap_or(0);
-    let _ = writeln!(s, "- keapsake log written during the run: {:.1} MiB ({})", log_len as f64 / 1048576.0, ks_log.display());
+    let _ = writeln!(
+        s,
+        "- keapsake log written during the run: {:.1} MiB ({})",
+        log_len as f64 / 1048576.0,
+        ks_log.display()
+    );
     s
 }

@@ -1,7 +1,10 @@
 //! Quick `kill -9` durability check for CI: 3 short crash cycles against the `keapsake` binary
 //! named by `KEAPSAKE_BIN`, or `target/debug/keapsake` (build it first with
 //! `cargo build -p keapsake-cli`; this test does not build it).
-#![allow(clippy::unwrap_used, reason = "test code: a panic is the failure report")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use keapsake_bench::crash::{self, CrashConfig};
 use keapsake_bench::procs::Keapsake;
@@ -35,14 +38,27 @@ fn acknowledged_refreshes_survive_kill_9() {
     cfg.log = Some(dir.path().join("keapsake.log"));
 
     // Act
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let report = rt.block_on(crash::run(&cfg)).unwrap();
 
     // Assert
     eprintln!("{}", report.summary());
     assert_eq!(report.cycles, 3);
-    assert!(report.acknowledged > 0, "nothing was acknowledged, so nothing was checked");
-    assert_eq!(report.lost(), 0, "acknowledged writes were lost after kill -9 (seed {}): {}", cfg.seed, report.summary());
+    assert!(
+        report.acknowledged > 0,
+        "nothing was acknowledged, so nothing was checked"
+    );
+    assert_eq!(
+        report.lost(),
+        0,
+        "acknowledged writes were lost after kill -9 (seed {}): {}",
+        cfg.seed,
+        report.summary()
+    );
 }
 
 #[test]
@@ -50,7 +66,11 @@ fn the_check_reports_writes_lost_by_a_restored_snapshot() {
     // Arrange: the sabotage restores a pre-burst copy of the database after the kill, which is
     // what a server acknowledging before its commit is durable would look like.
     let bin = keapsake_bin();
-    assert!(bin.exists(), "the keapsake binary is missing at {}: run `cargo build -p keapsake-cli` first, or set KEAPSAKE_BIN", bin.display());
+    assert!(
+        bin.exists(),
+        "the keapsake binary is missing at {}: run `cargo build -p keapsake-cli` first, or set KEAPSAKE_BIN",
+        bin.display()
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = CrashConfig::demo(Keapsake::demo(bin, dir.path().join("crash.db")));
     cfg.cycles = 1;
@@ -61,11 +81,22 @@ fn the_check_reports_writes_lost_by_a_restored_snapshot() {
     cfg.sabotage = true;
 
     // Act
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let report = rt.block_on(crash::run(&cfg)).unwrap();
 
     // Assert
     eprintln!("{}", report.summary());
-    assert!(report.acknowledged > 0, "nothing was acknowledged, so the sabotage proved nothing");
-    assert!(report.lost() > 0, "the check missed writes lost by restoring a snapshot: {}", report.summary());
+    assert!(
+        report.acknowledged > 0,
+        "nothing was acknowledged, so the sabotage proved nothing"
+    );
+    assert!(
+        report.lost() > 0,
+        "the check missed writes lost by restoring a snapshot: {}",
+        report.summary()
+    );
 }

@@ -5,7 +5,9 @@ use crate::DbArgs;
 use crate::output::{emit, ts};
 use anyhow::{Context as _, anyhow, bail};
 use keapsake_core::oauth::{self, Lifetimes};
-use keapsake_core::store::{KeyKind, NewAccount, NewApiKey, NewApp, NewCode, NewTokens, NewUser, CodeExchange};
+use keapsake_core::store::{
+    CodeExchange, KeyKind, NewAccount, NewApiKey, NewApp, NewCode, NewTokens, NewUser,
+};
 use keapsake_core::{Clock, Secret, Store, SystemClock, password};
 use serde_json::json;
 use std::io::Read as _;
@@ -15,7 +17,12 @@ use std::sync::Arc;
 pub async fn open(db: &DbArgs) -> anyhow::Result<Arc<dyn Store>> {
     keapsake_server::open_store(&db.database, Default::default())
         .await
-        .with_context(|| format!("cannot open the database {}", crate::serve::redact_url(&db.database)))
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                crate::serve::redact_url(&db.database)
+            )
+        })
 }
 
 fn now() -> time::OffsetDateTime {
@@ -28,13 +35,20 @@ fn now() -> time::OffsetDateTime {
 #[derive(Debug, clap::Subcommand)]
 pub enum UserCmd {
     /// Create a user who can log in on the authorize page.
-    #[command(after_help = "Example:\n  keapsake user add --email ann@example.com --password-stdin <<< 'a long passphrase'")]
+    #[command(
+        after_help = "Example:\n  keapsake user add --email ann@example.com --password-stdin <<< 'a long passphrase'"
+    )]
     Add {
         /// Login e-mail.
         #[arg(long)]
         email: String,
         /// Password (prefer --password-stdin or KEAPSAKE_USER_PASSWORD: flags show up in `ps`).
-        #[arg(long, env = "KEAPSAKE_USER_PASSWORD", hide_env_values = true, conflicts_with = "password_stdin")]
+        #[arg(
+            long,
+            env = "KEAPSAKE_USER_PASSWORD",
+            hide_env_values = true,
+            conflicts_with = "password_stdin"
+        )]
         password: Option<String>,
         /// Read the password from standard input.
         #[arg(long)]
@@ -64,15 +78,27 @@ pub enum UserCmd {
 /// Runs a `user` command.
 pub async fn user(cmd: UserCmd) -> anyhow::Result<()> {
     match cmd {
-        UserCmd::Add { email, password, password_stdin, given_name, family_name, db, json } => {
+        UserCmd::Add {
+            email,
+            password,
+            password_stdin,
+            given_name,
+            family_name,
+            db,
+            json,
+        } => {
             let pw = match (password, password_stdin) {
                 (Some(p), _) => p,
                 (None, true) => {
                     let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s).context("cannot read the password from stdin")?;
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .context("cannot read the password from stdin")?;
                     s.trim_end_matches(['\r', '\n']).to_string()
                 }
-                (None, false) => bail!("give a password with --password-stdin, --password or KEAPSAKE_USER_PASSWORD"),
+                (None, false) => bail!(
+                    "give a password with --password-stdin, --password or KEAPSAKE_USER_PASSWORD"
+                ),
             };
             if pw.len() < 8 {
                 bail!("the password must have at least 8 characters");
@@ -83,12 +109,22 @@ pub async fn user(cmd: UserCmd) -> anyhow::Result<()> {
             let store = open(&db).await?;
             let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw)).await??;
             let u = store
-                .create_user(NewUser { email, password_hash: hash, given_name, family_name }, now())
+                .create_user(
+                    NewUser {
+                        email,
+                        password_hash: hash,
+                        given_name,
+                        family_name,
+                    },
+                    now(),
+                )
                 .await
                 .map_err(|e| store_err(e, "user"))?;
-            emit(json, &json!({"id": u.id.0, "email": u.email, "given_name": u.given_name, "family_name": u.family_name, "created_at": ts(u.created_at)}), || {
-                format!("user {} created (id {})", u.email, u.id)
-            });
+            emit(
+                json,
+                &json!({"id": u.id.0, "email": u.email, "given_name": u.given_name, "family_name": u.family_name, "created_at": ts(u.created_at)}),
+                || format!("user {} created (id {})", u.email, u.id),
+            );
         }
         UserCmd::List { db, json } => {
             let store = open(&db).await?;
@@ -97,7 +133,10 @@ pub async fn user(cmd: UserCmd) -> anyhow::Result<()> {
             emit(json, &json!(v), || {
                 let mut s = format!("{:<6} {:<32} NAME", "ID", "EMAIL");
                 for u in &users {
-                    s.push_str(&format!("\n{:<6} {:<32} {} {}", u.id, u.email, u.given_name, u.family_name));
+                    s.push_str(&format!(
+                        "\n{:<6} {:<32} {} {}",
+                        u.id, u.email, u.given_name, u.family_name
+                    ));
                 }
                 s
             });
@@ -139,20 +178,37 @@ pub enum AccountCmd {
 /// Runs an `account` command.
 pub async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
     match cmd {
-        AccountCmd::Add { alias, name, db, json } => {
-            if !(2..=32).contains(&alias.len()) || !alias.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        AccountCmd::Add {
+            alias,
+            name,
+            db,
+            json,
+        } => {
+            if !(2..=32).contains(&alias.len())
+                || !alias
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
                 bail!("the alias must be 2–32 lower-case letters and digits, like `ab123`");
             }
             let store = open(&db).await?;
-            let a = store.create_account(NewAccount { alias, name }, now()).await.map_err(|e| store_err(e, "account"))?;
-            emit(json, &json!({"id": a.id.0, "alias": a.alias, "name": a.name, "created_at": ts(a.created_at)}), || {
-                format!("account {} ({}) created (id {})", a.alias, a.name, a.id)
-            });
+            let a = store
+                .create_account(NewAccount { alias, name }, now())
+                .await
+                .map_err(|e| store_err(e, "account"))?;
+            emit(
+                json,
+                &json!({"id": a.id.0, "alias": a.alias, "name": a.name, "created_at": ts(a.created_at)}),
+                || format!("account {} ({}) created (id {})", a.alias, a.name, a.id),
+            );
         }
         AccountCmd::List { db, json } => {
             let store = open(&db).await?;
             let accounts = store.list_accounts().await?;
-            let v: Vec<_> = accounts.iter().map(|a| json!({"id": a.id.0, "alias": a.alias, "name": a.name})).collect();
+            let v: Vec<_> = accounts
+                .iter()
+                .map(|a| json!({"id": a.id.0, "alias": a.alias, "name": a.name}))
+                .collect();
             emit(json, &json!(v), || {
                 let mut s = format!("{:<6} {:<12} NAME", "ID", "ALIAS");
                 for a in &accounts {
@@ -169,7 +225,9 @@ pub async fn account(cmd: AccountCmd) -> anyhow::Result<()> {
 #[derive(Debug, clap::Subcommand)]
 pub enum MemberCmd {
     /// Let a user choose an account on the authorize page.
-    #[command(after_help = "Example:\n  keapsake member add --account ab123 --user ann@example.com --admin")]
+    #[command(
+        after_help = "Example:\n  keapsake member add --account ab123 --user ann@example.com --admin"
+    )]
     Add {
         /// Account alias.
         #[arg(long)]
@@ -190,14 +248,29 @@ pub enum MemberCmd {
 
 /// Runs a `member` command.
 pub async fn member(cmd: MemberCmd) -> anyhow::Result<()> {
-    let MemberCmd::Add { account, user, admin, db, json } = cmd;
+    let MemberCmd::Add {
+        account,
+        user,
+        admin,
+        db,
+        json,
+    } = cmd;
     let store = open(&db).await?;
     let a = find_account(store.as_ref(), &account).await?;
     let u = find_user(store.as_ref(), &user).await?;
     store.add_member(a.id, u.id, admin).await?;
-    emit(json, &json!({"account": a.alias, "user": u.email, "is_admin": admin}), || {
-        format!("{} is now a{} member of {}", u.email, if admin { "n admin" } else { "" }, a.alias)
-    });
+    emit(
+        json,
+        &json!({"account": a.alias, "user": u.email, "is_admin": admin}),
+        || {
+            format!(
+                "{} is now a{} member of {}",
+                u.email,
+                if admin { "n admin" } else { "" },
+                a.alias
+            )
+        },
+    );
     Ok(())
 }
 
@@ -207,7 +280,9 @@ pub async fn member(cmd: MemberCmd) -> anyhow::Result<()> {
 #[derive(Debug, clap::Subcommand)]
 pub enum AppCmd {
     /// Register an OAuth app; its secret is printed once.
-    #[command(after_help = "Example:\n  keapsake app add --name 'My integration' --redirect-uri https://myapp.example.com/callback --redirect-uri http://localhost:3000/cb")]
+    #[command(
+        after_help = "Example:\n  keapsake app add --name 'My integration' --redirect-uri https://myapp.example.com/callback --redirect-uri http://localhost:3000/cb"
+    )]
     Add {
         /// Name shown on the consent page.
         #[arg(long)]
@@ -267,12 +342,19 @@ pub enum AppCmd {
 /// Runs an `app` command.
 pub async fn app(cmd: AppCmd) -> anyhow::Result<()> {
     match cmd {
-        AppCmd::Add { name, redirect_uris, client_id, db, json } => {
+        AppCmd::Add {
+            name,
+            redirect_uris,
+            client_id,
+            db,
+            json,
+        } => {
             for u in &redirect_uris {
                 oauth::validate_redirect_registration(u)?;
             }
             let store = open(&db).await?;
-            let client_id = client_id.unwrap_or_else(|| Secret::generate_hex("", 12).expose().to_string());
+            let client_id =
+                client_id.unwrap_or_else(|| Secret::generate_hex("", 12).expose().to_string());
             let secret = Secret::generate();
             let app = store
                 .create_app(
@@ -308,39 +390,82 @@ pub async fn app(cmd: AppCmd) -> anyhow::Result<()> {
                 .map(|a| json!({"client_id": a.client_id, "name": a.name, "redirect_uris": a.redirect_uris, "enabled": a.enabled, "created_at": ts(a.created_at)}))
                 .collect();
             emit(json, &json!(v), || {
-                let mut s = format!("{:<26} {:<8} {:<24} REDIRECT URIS", "CLIENT ID", "ENABLED", "NAME");
+                let mut s = format!(
+                    "{:<26} {:<8} {:<24} REDIRECT URIS",
+                    "CLIENT ID", "ENABLED", "NAME"
+                );
                 for a in &apps {
-                    s.push_str(&format!("\n{:<26} {:<8} {:<24} {}", a.client_id, a.enabled, a.name, a.redirect_uris.join(" ")));
+                    s.push_str(&format!(
+                        "\n{:<26} {:<8} {:<24} {}",
+                        a.client_id,
+                        a.enabled,
+                        a.name,
+                        a.redirect_uris.join(" ")
+                    ));
                 }
                 s
             });
         }
-        AppCmd::RotateSecret { client_id, db, json } => {
+        AppCmd::RotateSecret {
+            client_id,
+            db,
+            json,
+        } => {
             let store = open(&db).await?;
             let secret = Secret::generate();
             store
-                .set_app_secret(&client_id, &oauth::hash_client_secret(secret.expose(), true)?)
+                .set_app_secret(
+                    &client_id,
+                    &oauth::hash_client_secret(secret.expose(), true)?,
+                )
                 .await
                 .map_err(|e| store_err(e, &format!("app `{client_id}`")))?;
-            emit(json, &json!({"client_id": client_id, "client_secret": secret.expose()}), || {
-                format!("new secret for {client_id}: {}   (shown once)", secret.expose())
-            });
+            emit(
+                json,
+                &json!({"client_id": client_id, "client_secret": secret.expose()}),
+                || {
+                    format!(
+                        "new secret for {client_id}: {}   (shown once)",
+                        secret.expose()
+                    )
+                },
+            );
         }
-        AppCmd::Disable { client_id, db, json } => set_enabled(client_id, db, json, false).await?,
-        AppCmd::Enable { client_id, db, json } => set_enabled(client_id, db, json, true).await?,
+        AppCmd::Disable {
+            client_id,
+            db,
+            json,
+        } => set_enabled(client_id, db, json, false).await?,
+        AppCmd::Enable {
+            client_id,
+            db,
+            json,
+        } => set_enabled(client_id, db, json, true).await?,
     }
     Ok(())
 }
 
-async fn set_enabled(client_id: String, db: DbArgs, json: bool, enabled: bool) -> anyhow::Result<()> {
+async fn set_enabled(
+    client_id: String,
+    db: DbArgs,
+    json: bool,
+    enabled: bool,
+) -> anyhow::Result<()> {
     let store = open(&db).await?;
     store
         .set_app_enabled(&client_id, enabled)
         .await
         .map_err(|e| store_err(e, &format!("app `{client_id}`")))?;
-    emit(json, &json!({"client_id": client_id, "enabled": enabled}), || {
-        format!("app {client_id} {}", if enabled { "enabled" } else { "disabled" })
-    });
+    emit(
+        json,
+        &json!({"client_id": client_id, "enabled": enabled}),
+        || {
+            format!(
+                "app {client_id} {}",
+                if enabled { "enabled" } else { "disabled" }
+            )
+        },
+    );
     Ok(())
 }
 
@@ -350,7 +475,9 @@ async fn set_enabled(client_id: String, db: DbArgs, json: bool, enabled: bool) -
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCmd {
     /// Mint an access + refresh token pair (as `POST /token` would return it) without a browser.
-    #[command(after_help = "Examples:\n  keapsake token mint --app keapsake-demo-app --user demo@keapsake.test --account demo1 --json\n  # or just a code, to test your own code-exchange path:\n  keapsake token mint --app keapsake-demo-app --user demo@keapsake.test --account demo1 --code-only")]
+    #[command(
+        after_help = "Examples:\n  keapsake token mint --app keapsake-demo-app --user demo@keapsake.test --account demo1 --json\n  # or just a code, to test your own code-exchange path:\n  keapsake token mint --app keapsake-demo-app --user demo@keapsake.test --account demo1 --code-only"
+    )]
     Mint {
         /// Client id of the app.
         #[arg(long)]
@@ -386,21 +513,45 @@ pub enum TokenCmd {
 
 /// Runs a `token` command.
 pub async fn token(cmd: TokenCmd) -> anyhow::Result<()> {
-    let TokenCmd::Mint { app, user, account, code_only, redirect_uri, access_token_ttl, refresh_token_ttl, app_domain, db, json } = cmd;
+    let TokenCmd::Mint {
+        app,
+        user,
+        account,
+        code_only,
+        redirect_uri,
+        access_token_ttl,
+        refresh_token_ttl,
+        app_domain,
+        db,
+        json,
+    } = cmd;
     let store = open(&db).await?;
-    let a = store.find_app(&app).await?.ok_or_else(|| anyhow!("no app with client id `{app}`"))?;
+    let a = store
+        .find_app(&app)
+        .await?
+        .ok_or_else(|| anyhow!("no app with client id `{app}`"))?;
     if !a.enabled {
         bail!("app `{app}` is disabled");
     }
     let u = find_user(store.as_ref(), &user).await?;
     let acct = find_account(store.as_ref(), &account).await?;
     if store.membership(acct.id, u.id).await?.is_none() {
-        bail!("{} is not a member of {} (keapsake member add --account {} --user {})", u.email, acct.alias, acct.alias, u.email);
+        bail!(
+            "{} is not a member of {} (keapsake member add --account {} --user {})",
+            u.email,
+            acct.alias,
+            acct.alias,
+            u.email
+        );
     }
     let redirect_uri = match redirect_uri {
         Some(r) if oauth::redirect_matches(&a.redirect_uris, &r) => r,
         Some(r) => bail!("`{r}` is not a registered redirect URI of {app}"),
-        None => a.redirect_uris.first().cloned().ok_or_else(|| anyhow!("app `{app}` has no redirect URI"))?,
+        None => a
+            .redirect_uris
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow!("app `{app}` has no redirect URI"))?,
     };
     let now = now();
     let lifetimes = Lifetimes::default();
@@ -420,9 +571,11 @@ pub async fn token(cmd: TokenCmd) -> anyhow::Result<()> {
         })
         .await?;
     if code_only {
-        emit(json, &json!({"code": code.expose(), "redirect_uri": redirect_uri, "expires_in": lifetimes.code.whole_seconds()}), || {
-            code.expose().to_string()
-        });
+        emit(
+            json,
+            &json!({"code": code.expose(), "redirect_uri": redirect_uri, "expires_in": lifetimes.code.whole_seconds()}),
+            || code.expose().to_string(),
+        );
         return Ok(());
     }
     let access = Secret::generate();
@@ -468,7 +621,9 @@ pub async fn token(cmd: TokenCmd) -> anyhow::Result<()> {
 #[derive(Debug, clap::Subcommand)]
 pub enum KeyCmd {
     /// Create an API key (printed once), or import an existing legacy key string.
-    #[command(after_help = "Examples:\n  keapsake key add --account demo1 --kind pat --user demo@keapsake.test --name 'local scripts'\n  keapsake key add --account demo1 --kind sak --name ci\n  keapsake key add --account demo1 --kind legacy --import 0123456789abcdef0123456789abcdef")]
+    #[command(
+        after_help = "Examples:\n  keapsake key add --account demo1 --kind pat --user demo@keapsake.test --name 'local scripts'\n  keapsake key add --account demo1 --kind sak --name ci\n  keapsake key add --account demo1 --kind legacy --import 0123456789abcdef0123456789abcdef"
+    )]
     Add {
         /// Account alias.
         #[arg(long)]
@@ -523,7 +678,16 @@ pub enum KeyCmd {
 /// Runs a `key` command.
 pub async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
     match cmd {
-        KeyCmd::Add { account, kind, user, name, import, read_only, db, json } => {
+        KeyCmd::Add {
+            account,
+            kind,
+            user,
+            name,
+            import,
+            read_only,
+            db,
+            json,
+        } => {
             let kind = KeyKind::parse(&kind).ok_or_else(|| anyhow!("unknown key kind `{kind}`"))?;
             let store = open(&db).await?;
             let acct = find_account(store.as_ref(), &account).await?;
@@ -538,12 +702,18 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
                 bail!("{} is not a member of {}", u.email, acct.alias);
             }
             let secret = match (import, kind) {
-                (Some(k), _) if k.len() < 16 => bail!("an imported key must have at least 16 characters"),
+                (Some(k), _) if k.len() < 16 => {
+                    bail!("an imported key must have at least 16 characters")
+                }
                 (Some(k), _) => Secret::new(k),
                 (None, KeyKind::Legacy) => Secret::generate_hex("", 16),
                 (None, _) => Secret::generate_hex("KeapAK-", 25),
             };
-            let display_prefix: String = secret.expose().chars().take(if kind == KeyKind::Legacy { 4 } else { 11 }).collect();
+            let display_prefix: String = secret
+                .expose()
+                .chars()
+                .take(if kind == KeyKind::Legacy { 4 } else { 11 })
+                .collect();
             let k = store
                 .create_api_key(NewApiKey {
                     hash: secret.hash(),
@@ -558,9 +728,19 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
                 })
                 .await
                 .map_err(|e| store_err(e, "key"))?;
-            emit(json, &json!({"id": k.id, "kind": kind.as_str(), "account": acct.alias, "key": secret.expose(), "read_only": read_only}), || {
-                format!("{} key {} created for {}: {}   (shown once)", kind.as_str(), k.id, acct.alias, secret.expose())
-            });
+            emit(
+                json,
+                &json!({"id": k.id, "kind": kind.as_str(), "account": acct.alias, "key": secret.expose(), "read_only": read_only}),
+                || {
+                    format!(
+                        "{} key {} created for {}: {}   (shown once)",
+                        kind.as_str(),
+                        k.id,
+                        acct.alias,
+                        secret.expose()
+                    )
+                },
+            );
         }
         KeyCmd::List { account, db, json } => {
             let store = open(&db).await?;
@@ -571,18 +751,38 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
                 .map(|k| json!({"id": k.id, "kind": k.kind.as_str(), "name": k.name, "prefix": k.display_prefix, "read_only": k.read_only, "created_at": ts(k.created_at), "revoked": k.revoked_at.is_some()}))
                 .collect();
             emit(json, &json!(v), || {
-                let mut s = format!("{:<6} {:<7} {:<16} {:<8} NAME", "ID", "KIND", "PREFIX", "REVOKED");
+                let mut s = format!(
+                    "{:<6} {:<7} {:<16} {:<8} NAME",
+                    "ID", "KIND", "PREFIX", "REVOKED"
+                );
                 for k in &keys {
-                    s.push_str(&format!("\n{:<6} {:<7} {:<16} {:<8} {}", k.id, k.kind.as_str(), k.display_prefix, k.revoked_at.is_some(), k.name));
+                    s.push_str(&format!(
+                        "\n{:<6} {:<7} {:<16} {:<8} {}",
+                        k.id,
+                        k.kind.as_str(),
+                        k.display_prefix,
+                        k.revoked_at.is_some(),
+                        k.name
+                    ));
                 }
                 s
             });
         }
-        KeyCmd::Revoke { account, id, db, json } => {
+        KeyCmd::Revoke {
+            account,
+            id,
+            db,
+            json,
+        } => {
             let store = open(&db).await?;
             let acct = find_account(store.as_ref(), &account).await?;
-            store.revoke_api_key(acct.id, id, now()).await.map_err(|e| store_err(e, &format!("key {id} of {}", acct.alias)))?;
-            emit(json, &json!({"id": id, "revoked": true}), || format!("key {id} revoked"));
+            store
+                .revoke_api_key(acct.id, id, now())
+                .await
+                .map_err(|e| store_err(e, &format!("key {id} of {}", acct.alias)))?;
+            emit(json, &json!({"id": id, "revoked": true}), || {
+                format!("key {id} revoked")
+            });
         }
     }
     Ok(())
@@ -590,7 +790,10 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
 
 // ---------------------------------------------------------------------------------------- helpers
 
-async fn find_account(store: &dyn Store, alias: &str) -> anyhow::Result<keapsake_core::store::Account> {
+async fn find_account(
+    store: &dyn Store,
+    alias: &str,
+) -> anyhow::Result<keapsake_core::store::Account> {
     store
         .find_account_by_alias(alias)
         .await?
@@ -607,7 +810,9 @@ async fn find_user(store: &dyn Store, email: &str) -> anyhow::Result<keapsake_co
 
 fn store_err(e: keapsake_core::StoreError, what: &str) -> anyhow::Error {
     match e {
-        keapsake_core::StoreError::Conflict { what: field } => anyhow!("a {what} with this {field} already exists"),
+        keapsake_core::StoreError::Conflict { what: field } => {
+            anyhow!("a {what} with this {field} already exists")
+        }
         keapsake_core::StoreError::NotFound => anyhow!("{what} not found"),
         other => anyhow::Error::new(other),
     }

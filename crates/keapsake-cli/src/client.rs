@@ -15,10 +15,19 @@ pub struct ClientArgs {
     #[arg(long, env = "KEAPSAKE_CLIENT_ID", default_value = "keapsake-demo-app")]
     pub client_id: String,
     /// OAuth client secret.
-    #[arg(long, env = "KEAPSAKE_CLIENT_SECRET", default_value = "keapsake-demo-secret", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KEAPSAKE_CLIENT_SECRET",
+        default_value = "keapsake-demo-secret",
+        hide_env_values = true
+    )]
     pub client_secret: String,
     /// Loopback redirect URI registered for the app; `login` listens on it.
-    #[arg(long, env = "KEAPSAKE_REDIRECT_URI", default_value = "http://127.0.0.1:8765/callback")]
+    #[arg(
+        long,
+        env = "KEAPSAKE_REDIRECT_URI",
+        default_value = "http://127.0.0.1:8765/callback"
+    )]
     pub redirect_uri: String,
     /// Token file (created with mode 0600).
     #[arg(long, env = "KEAPSAKE_TOKEN_FILE")]
@@ -41,7 +50,11 @@ impl ClientArgs {
         let store = FileTokenStore::new(self.token_path()?);
         Ok(Keap::builder()
             .base_url(&self.base_url)
-            .oauth(OAuthApp::new(&self.client_id, &self.client_secret, &self.redirect_uri))
+            .oauth(OAuthApp::new(
+                &self.client_id,
+                &self.client_secret,
+                &self.redirect_uri,
+            ))
             .token_store(store)
             .build()?)
     }
@@ -49,7 +62,9 @@ impl ClientArgs {
 
 /// Flags of `keapsake login`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example (against `keapsake serve --demo`, whose demo app registers http://127.0.0.1:8765/callback):\n  keapsake login\n  keapsake api GET /crm/rest/v1/oauth/connect/userinfo")]
+#[command(
+    after_help = "Example (against `keapsake serve --demo`, whose demo app registers http://127.0.0.1:8765/callback):\n  keapsake login\n  keapsake api GET /crm/rest/v1/oauth/connect/userinfo"
+)]
 pub struct LoginArgs {
     #[command(flatten)]
     pub client: ClientArgs,
@@ -65,7 +80,10 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
     let login = keapsake_sdk::login::LoopbackLogin::start(&client)
         .await?
         .with_timeout(std::time::Duration::from_secs(args.timeout));
-    eprintln!("Open this URL in a browser, sign in and click Allow:\n\n  {}\n", login.authorize_url());
+    eprintln!(
+        "Open this URL in a browser, sign in and click Allow:\n\n  {}\n",
+        login.authorize_url()
+    );
     eprintln!("Waiting for the redirect to {} …", login.redirect_uri());
     let token = login.finish().await.context("login failed")?;
     eprintln!(
@@ -78,7 +96,9 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
 
 /// Flags of `keapsake api`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  keapsake api GET /crm/rest/v1/oauth/connect/userinfo\n  keapsake api GET '/crm/rest/v1/contacts?limit=5'\n  keapsake api POST /crm/rest/v1/contacts --data '{\"email_addresses\":[{\"email\":\"a@example.com\",\"field\":\"EMAIL1\"}]}'")]
+#[command(
+    after_help = "Examples:\n  keapsake api GET /crm/rest/v1/oauth/connect/userinfo\n  keapsake api GET '/crm/rest/v1/contacts?limit=5'\n  keapsake api POST /crm/rest/v1/contacts --data '{\"email_addresses\":[{\"email\":\"a@example.com\",\"field\":\"EMAIL1\"}]}'"
+)]
 pub struct ApiArgs {
     /// HTTP method.
     pub method: String,
@@ -101,7 +121,10 @@ pub async fn api(args: ApiArgs) -> anyhow::Result<()> {
         .with_context(|| format!("`{}` is not an HTTP method", args.method))?;
     let client = args.client.client()?;
     if client.token().await?.is_none() {
-        bail!("not logged in: run `keapsake login` first (token file {})", args.client.token_path()?.display());
+        bail!(
+            "not logged in: run `keapsake login` first (token file {})",
+            args.client.token_path()?.display()
+        );
     }
     let (path, query) = match args.path.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
@@ -115,10 +138,13 @@ pub async fn api(args: ApiArgs) -> anyhow::Result<()> {
     }
     if let Some(d) = args.data {
         let text = match d.strip_prefix('@') {
-            Some(file) => std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?,
+            Some(file) => {
+                std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
+            }
             None => d,
         };
-        let v: serde_json::Value = serde_json::from_str(&text).context("--data is not valid JSON")?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).context("--data is not valid JSON")?;
         req = req.json(&v);
     }
     let resp = req.send().await?;

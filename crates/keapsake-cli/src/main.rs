@@ -12,7 +12,9 @@ use clap::{Parser, Subcommand};
 /// XML-RPC APIs, on embedded SQLite or PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "keapsake", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Examples:\n  keapsake serve --demo                      # sandbox with a demo user, account and app\n  keapsake app add --name Mine --redirect-uri https://myapp.example.com/cb\n  keapsake token mint --app keapsake-demo-app --user demo@keapsake.test --account demo1 --json\n\nEvery flag can also be set with a KEAPSAKE_* environment variable (see each command's --help).")]
+#[command(
+    after_help = "Examples:\n  keapsake serve --demo                      # sandbox with a demo user, account and app\n  keapsake app add --name Mine --redirect-uri https://myapp.example.com/cb\n  keapsake token mint --app keapsake-demo-app --user demo@keapsake.test --account demo1 --json\n\nEvery flag can also be set with a KEAPSAKE_* environment variable (see each command's --help)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,7 +24,12 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
     /// Database: a SQLite file path (created if missing) or a postgres:// URL.
-    #[arg(long, env = "KEAPSAKE_DATABASE", default_value = "keapsake.db", global = true)]
+    #[arg(
+        long,
+        env = "KEAPSAKE_DATABASE",
+        default_value = "keapsake.db",
+        global = true
+    )]
     pub database: String,
 }
 
@@ -64,7 +71,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -98,9 +108,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Api(a) => client::api(a).await,
         Command::Migrate { db, json } => {
             let store = admin::open(&db).await?;
-            output::emit(json, &serde_json::json!({"migrated": true, "backend": store.backend()}), || {
-                format!("migrations applied ({})", store.backend())
-            });
+            output::emit(
+                json,
+                &serde_json::json!({"migrated": true, "backend": store.backend()}),
+                || format!("migrations applied ({})", store.backend()),
+            );
             Ok(())
         }
     }

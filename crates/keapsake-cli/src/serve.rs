@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 /// Flags of `keapsake serve`. Each one can also be set by the environment variable shown.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  keapsake serve --demo\n  keapsake serve --listen 0.0.0.0:8443 --tls --database postgres://keapsake@db/keapsake\n  KEAPSAKE_ACCESS_TOKEN_TTL=86400 keapsake serve")]
+#[command(
+    after_help = "Examples:\n  keapsake serve --demo\n  keapsake serve --listen 0.0.0.0:8443 --tls --database postgres://keapsake@db/keapsake\n  KEAPSAKE_ACCESS_TOKEN_TTL=86400 keapsake serve"
+)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "KEAPSAKE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -144,7 +146,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let url = server.url();
-    eprintln!("keapsake is listening on {url} ({} store: {}, {} profile)", store.backend(), redact_url(&args.db.database), args.profile);
+    eprintln!(
+        "keapsake is listening on {url} ({} store: {}, {} profile)",
+        store.backend(),
+        redact_url(&args.db.database),
+        args.profile
+    );
     if args.demo {
         let seed = keapsake_server::demo::seed_demo(store.as_ref(), clock.as_ref(), &url)
             .await
@@ -169,7 +176,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             url,
         );
     }
-    server.run(shutdown_signal()).await.context("the server stopped with an error")?;
+    server
+        .run(shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
     eprintln!("keapsake stopped");
     Ok(())
 }

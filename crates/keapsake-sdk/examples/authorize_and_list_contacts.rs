@@ -53,7 +53,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::io::stdout().flush()?;
                 let mut code = String::new();
                 std::io::stdin().lock().read_line(&mut code)?;
-                client.exchange_code_with_pkce(code.trim(), &verifier).await?;
+                client
+                    .exchange_code_with_pkce(code.trim(), &verifier)
+                    .await?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -85,7 +87,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{n} contacts");
 
     if let Some(q) = client.last_quota() {
-        println!("quota: {:?} requests left in the tightest bucket", q.min_available());
+        println!(
+            "quota: {:?} requests left in the tightest bucket",
+            q.min_available()
+        );
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use backon::{ExponentialBuilder, Retryable};
 use base64::Engine;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
@@ -32,8 +32,8 @@ use crate::oauth::{OAuthApp, OAuthErrorBody, PkceVerifier, TokenBody};
 use crate::quota::Quota;
 use crate::request::{RawResponse, RequestBuilder};
 use crate::resources::{
-    Account, Companies, Contacts, ListMerchants, Locales, Notes, Opportunities, Settings, Tags, Tasks, UserInfoRequest,
-    Users,
+    Account, Companies, Contacts, ListMerchants, Locales, Notes, Opportunities, Settings, Tags,
+    Tasks, UserInfoRequest, Users,
 };
 use crate::token::{MemoryTokenStore, Token, TokenStore};
 
@@ -613,7 +613,11 @@ impl Keap {
     /// # Errors
     ///
     /// As [`exchange_code`](Self::exchange_code).
-    pub async fn exchange_code_with_pkce(&self, code: &str, verifier: &PkceVerifier) -> Result<Token> {
+    pub async fn exchange_code_with_pkce(
+        &self,
+        code: &str,
+        verifier: &PkceVerifier,
+    ) -> Result<Token> {
         self.exchange_code_for(code, None, Some(verifier)).await
     }
 
@@ -632,7 +636,10 @@ impl Keap {
                 redirect_uri.unwrap_or(&st.app.redirect_uri).to_owned(),
             ),
             ("client_id", st.app.client_id.clone()),
-            ("client_secret", st.app.client_secret.expose_secret().to_owned()),
+            (
+                "client_secret",
+                st.app.client_secret.expose_secret().to_owned(),
+            ),
         ];
         if let Some(v) = verifier {
             form.push(("code_verifier", v.secret().expose_secret().to_owned()));
@@ -719,7 +726,11 @@ impl Keap {
             // A previous save failed: the token must be durable before it is used.
             st.store.save(&cur.token).await?;
             let mut slot = lock(&st.slot);
-            if let Some(c) = slot.current.as_mut().filter(|c| c.generation == cur.generation) {
+            if let Some(c) = slot
+                .current
+                .as_mut()
+                .filter(|c| c.generation == cur.generation)
+            {
                 c.persisted = true;
             }
             cur.persisted = true;
@@ -781,7 +792,10 @@ impl Keap {
         let outcome = self.refresh_outcome(st, &stale, dead).await;
         let mut slot = lock(&st.slot);
         slot.inflight = None;
-        let still_current = slot.current.as_ref().is_some_and(|c| c.generation == stale.generation);
+        let still_current = slot
+            .current
+            .as_ref()
+            .is_some_and(|c| c.generation == stale.generation);
         match outcome {
             Ok((token, persisted)) => {
                 if !still_current {
@@ -852,7 +866,11 @@ impl Keap {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if basic {
             // Keap's SDKs send base64(id:secret) without form-encoding the parts first.
-            let raw = format!("{}:{}", st.app.client_id, st.app.client_secret.expose_secret());
+            let raw = format!(
+                "{}:{}",
+                st.app.client_id,
+                st.app.client_secret.expose_secret()
+            );
             let mut v = HeaderValue::from_str(&format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(raw)
@@ -884,7 +902,10 @@ impl Keap {
         let status = resp.status();
         if status.is_success() {
             let body: TokenBody = serde_json::from_slice(resp.bytes()).map_err(|e| {
-                Error::unexpected(status.as_u16(), format!("token response is not a token: {e}"))
+                Error::unexpected(
+                    status.as_u16(),
+                    format!("token response is not a token: {e}"),
+                )
             })?;
             return Ok(body.into_token(sent_at));
         }
@@ -992,7 +1013,9 @@ impl Keap {
                     "Bearer {}",
                     c.token.access_token().expose_secret()
                 ))
-                .map_err(|_| Error::unexpected(200, "the access token is not a valid header value"))?;
+                .map_err(|_| {
+                    Error::unexpected(200, "the access token is not a valid header value")
+                })?;
                 v.set_sensitive(true);
                 Ok(Credential {
                     header: Some((AUTHORIZATION, v)),
@@ -1077,8 +1100,7 @@ impl Keap {
 }
 
 fn is_retryable_status(s: StatusCode) -> bool {
-    s == StatusCode::TOO_MANY_REQUESTS
-        || matches!(s.as_u16(), 500 | 502 | 503 | 504)
+    s == StatusCode::TOO_MANY_REQUESTS || matches!(s.as_u16(), 500 | 502 | 503 | 504)
 }
 
 fn should_retry(e: &Retry, idempotent: bool) -> bool {

@@ -46,7 +46,8 @@ pub fn parse_datetime(s: &str) -> Result<OffsetDateTime, DateParseError> {
         }
     }
     // No offset at all: Keap's responses are UTC.
-    let local_millis = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
+    let local_millis =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
     let local_plain = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     for fd in [local_millis, local_plain] {
         if let Ok(t) = PrimitiveDateTime::parse(s, &fd) {
@@ -67,9 +68,8 @@ pub fn parse_datetime(s: &str) -> Result<OffsetDateTime, DateParseError> {
 /// assert_eq!(format_datetime(t), "2024-11-07T19:35:13.500Z");
 /// ```
 pub fn format_datetime(t: OffsetDateTime) -> String {
-    let fd = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let fd =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.to_offset(UtcOffset::UTC)
         .format(&fd)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
@@ -102,11 +102,15 @@ pub mod option_datetime {
     /// # Errors
     ///
     /// When the string is not a date-time in any accepted form.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
             Some(s) if s.trim().is_empty() => Ok(None),
-            Some(s) => parse_datetime(&s).map(Some).map_err(serde::de::Error::custom),
+            Some(s) => parse_datetime(&s)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
         }
     }
 
@@ -175,7 +179,10 @@ mod tests {
     fn reads_rfc3339_and_bare_forms() {
         let want = datetime!(2017-01-01 22:17:59.039 UTC);
         assert_eq!(parse_datetime("2017-01-01T22:17:59.039Z").unwrap(), want);
-        assert_eq!(parse_datetime("2017-01-01T22:17:59.039+00:00").unwrap(), want);
+        assert_eq!(
+            parse_datetime("2017-01-01T22:17:59.039+00:00").unwrap(),
+            want
+        );
         assert_eq!(parse_datetime("2017-01-01T22:17:59.039").unwrap(), want);
         assert_eq!(
             parse_datetime("2017-01-01").unwrap(),

@@ -186,9 +186,9 @@ impl Error {
                             .oauth_description()
                             .is_some_and(|d| d.to_ascii_lowercase().contains("refresh token")))
             }
-            Error::Auth { errorcode, .. } => errorcode
-                .as_deref()
-                .is_some_and(|c| c.ends_with("invalid_access_token") || c.ends_with("InvalidAccessToken")),
+            Error::Auth { errorcode, .. } => errorcode.as_deref().is_some_and(|c| {
+                c.ends_with("invalid_access_token") || c.ends_with("InvalidAccessToken")
+            }),
             _ => false,
         }
     }

@@ -149,11 +149,13 @@ mod client;
 mod page;
 mod request;
 
-pub use client::{Endpoints, KEAP_API_URL, KEAP_AUTHORIZE_URL, KEAP_TOKEN_URL, Keap, KeapBuilder, RetryPolicy};
+pub use client::{
+    Endpoints, KEAP_API_URL, KEAP_AUTHORIZE_URL, KEAP_TOKEN_URL, Keap, KeapBuilder, RetryPolicy,
+};
 pub use error::{Error, Result};
 pub use ids::{
-    CompanyId, ContactId, CustomFieldId, MerchantId, NoteId, OpportunityId, StageId, TagCategoryId, TagId, TaskId,
-    UserId,
+    CompanyId, ContactId, CustomFieldId, MerchantId, NoteId, OpportunityId, StageId, TagCategoryId,
+    TagId, TaskId, UserId,
 };
 pub use oauth::{OAuthApp, PkceVerifier};
 pub use page::Page;

@@ -59,14 +59,18 @@ enum Outcome {
     /// Not the redirect we wait for (or a bad one): answer and keep waiting.
     Ignore(u16, &'static str),
     Code(String),
-    Denied { error: String, description: Option<String> },
+    Denied {
+        error: String,
+        description: Option<String>,
+    },
 }
 
 const PAGE_DONE: &str = "<!doctype html><meta charset=utf-8><title>Signed in</title><p>Signed in. You can close this window and return to the terminal.";
 const PAGE_FAILED: &str = "<!doctype html><meta charset=utf-8><title>Sign-in failed</title><p>Sign-in failed. See the terminal for details.";
 const PAGE_DENIED: &str = "<!doctype html><meta charset=utf-8><title>Not signed in</title><p>Authorization was not granted. You can close this window.";
 const PAGE_BAD_STATE: &str = "<!doctype html><meta charset=utf-8><title>Unexpected sign-in</title><p>This redirect does not belong to the sign-in the terminal is waiting for.";
-const PAGE_NOT_FOUND: &str = "<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.";
+const PAGE_NOT_FOUND: &str =
+    "<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.";
 
 impl LoopbackLogin {
     /// Starts a login that listens on the client's registered redirect URI, which must be
@@ -121,15 +125,25 @@ impl LoopbackLogin {
         Self::with_listener(client, listener, redirect, "/callback".to_owned())
     }
 
-    fn with_listener(client: &Keap, listener: TcpListener, redirect_uri: String, path: String) -> Result<Self> {
+    fn with_listener(
+        client: &Keap,
+        listener: TcpListener,
+        redirect_uri: String,
+        path: String,
+    ) -> Result<Self> {
         let state = generate_state()?;
         let pkce = PkceVerifier::generate()?;
-        let authorize_url = client.authorization_url_for(Some(&redirect_uri), &state, Some(&pkce))?;
+        let authorize_url =
+            client.authorization_url_for(Some(&redirect_uri), &state, Some(&pkce))?;
         Ok(LoopbackLogin {
             client: client.clone(),
             listener,
             redirect_uri,
-            callback_path: if path.is_empty() { "/".to_owned() } else { path },
+            callback_path: if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path
+            },
             state,
             pkce: Some(pkce),
             authorize_url,
@@ -145,9 +159,9 @@ impl LoopbackLogin {
     /// [`Error::Config`] if the URL cannot be rebuilt.
     pub fn without_pkce(mut self) -> Result<Self> {
         self.pkce = None;
-        self.authorize_url = self
-            .client
-            .authorization_url_for(Some(&self.redirect_uri), &self.state, None)?;
+        self.authorize_url =
+            self.client
+                .authorization_url_for(Some(&self.redirect_uri), &self.state, None)?;
         Ok(self)
     }
 

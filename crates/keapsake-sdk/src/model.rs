@@ -34,14 +34,14 @@ pub use locale::DefaultOptions;
 pub use merchant::{MerchantAccount, MerchantAccounts};
 pub use note::{Note, NoteInput, NoteType, NoteUser};
 pub use opportunity::{
-    CheckListItem, Opportunity, OpportunityContact, OpportunityInput, OpportunityStage, OpportunityUser,
-    PipelineStage, StageDetails,
+    CheckListItem, Opportunity, OpportunityContact, OpportunityInput, OpportunityStage,
+    OpportunityUser, PipelineStage, StageDetails,
 };
 pub use settings::{
-    ApplicationConfiguration, ConfigAddressLabels, ConfigAffiliate, ConfigAffiliateCommission, ConfigAppointmentTypes,
-    ConfigApplication, ConfigCompany, ConfigContact, ConfigEcommerce, ConfigEmail, ConfigFeatures, ConfigForms,
-    ConfigFulfillment, ConfigInvoice, ConfigOpportunity, ConfigOpportunityStates, ConfigStageEnd, ConfigStages,
-    ConfigTemplate,
+    ApplicationConfiguration, ConfigAddressLabels, ConfigAffiliate, ConfigAffiliateCommission,
+    ConfigApplication, ConfigAppointmentTypes, ConfigCompany, ConfigContact, ConfigEcommerce,
+    ConfigEmail, ConfigFeatures, ConfigForms, ConfigFulfillment, ConfigInvoice, ConfigOpportunity,
+    ConfigOpportunityStates, ConfigStageEnd, ConfigStages, ConfigTemplate,
 };
 pub use task::{Task, TaskContact, TaskInput};
 pub use user::User;
@@ -299,11 +299,7 @@ pub struct SocialAccount {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// When (read-only).
-    #[serde(
-        default,
-        with = "crate::date::option_datetime",
-        skip_serializing
-    )]
+    #[serde(default, with = "crate::date::option_datetime", skip_serializing)]
     pub date: Option<OffsetDateTime>,
     /// IP address the contact came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -628,7 +624,11 @@ impl ContactInput {
     }
 
     /// Sets a custom field value (`serde_json::Value::Null` clears it).
-    pub fn custom_field(mut self, id: impl Into<CustomFieldId>, content: impl Into<serde_json::Value>) -> Self {
+    pub fn custom_field(
+        mut self,
+        id: impl Into<CustomFieldId>,
+        content: impl Into<serde_json::Value>,
+    ) -> Self {
         self.custom_fields
             .get_or_insert_with(Vec::new)
             .push(CustomFieldValue {
@@ -688,7 +688,10 @@ pub struct NewTag {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Category.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "category_ref")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "category_ref"
+    )]
     pub category: Option<TagCategoryId>,
 }
 
@@ -928,7 +931,13 @@ mod tests {
 
     #[test]
     fn contact_input_sends_only_what_is_set() {
-        let body = serde_json::to_value(ContactInput::new().given_name("Ada").email("a@b.c").company(5)).unwrap();
+        let body = serde_json::to_value(
+            ContactInput::new()
+                .given_name("Ada")
+                .email("a@b.c")
+                .company(5),
+        )
+        .unwrap();
         assert_eq!(
             body,
             json!({"given_name":"Ada","email_addresses":[{"email":"a@b.c","field":"EMAIL1"}],"company":{"id":5}})
@@ -944,7 +953,8 @@ mod tests {
     #[test]
     fn apply_results_keyed_by_id() {
         let r: TagApplyResults =
-            serde_json::from_value(json!({"123":"SUCCESS","456":"DUPLICATE","789":"WHATEVER"})).unwrap();
+            serde_json::from_value(json!({"123":"SUCCESS","456":"DUPLICATE","789":"WHATEVER"}))
+                .unwrap();
         assert_eq!(r[&ContactId(123)], ApplyOutcome::Success);
         assert!(r[&ContactId(456)].is_applied());
         assert_eq!(r[&ContactId(789)], ApplyOutcome::Other("WHATEVER".into()));
@@ -985,11 +995,16 @@ mod tests {
             "id": 9, "title": "t", "due_date": "2024-12-01", "completed": null, "contact": null, "jgraph_id": 4
         }))
         .unwrap();
-        assert_eq!(t.due_date, Some(time::macros::datetime!(2024-12-01 0:00 UTC)));
+        assert_eq!(
+            t.due_date,
+            Some(time::macros::datetime!(2024-12-01 0:00 UTC))
+        );
         assert!(!t.is_completed());
 
-        let u: User = serde_json::from_value(json!({"id": 1, "infusionsoft_id": 77, "phone_numbers": null, "status": "Invited"}))
-            .unwrap();
+        let u: User = serde_json::from_value(
+            json!({"id": 1, "infusionsoft_id": 77, "phone_numbers": null, "status": "Invited"}),
+        )
+        .unwrap();
         assert_eq!(u.infusionsoft_id.as_deref(), Some("77"));
         assert!(!u.is_active());
 
@@ -998,14 +1013,20 @@ mod tests {
             "merchant_accounts": [{"id": 1, "type": "Stripe"}, {"id": 2, "account_name": "Main", "is_test": false}]
         }))
         .unwrap();
-        assert_eq!(m.default_account().and_then(|a| a.account_name.as_deref()), Some("Main"));
+        assert_eq!(
+            m.default_account().and_then(|a| a.account_name.as_deref()),
+            Some("Main")
+        );
 
         let cfg: ApplicationConfiguration = serde_json::from_value(json!({
             "contact": {"contact_types": " Lead, Customer ,,Other", "unknown": true},
             "brand_new_module": {"x": 1}, "invoice": null
         }))
         .unwrap();
-        assert_eq!(cfg.contact.unwrap().contact_types_list(), ["Lead", "Customer", "Other"]);
+        assert_eq!(
+            cfg.contact.unwrap().contact_types_list(),
+            ["Lead", "Customer", "Other"]
+        );
         assert!(cfg.invoice.is_none() && cfg.application.is_none());
 
         let model: ObjectModel = serde_json::from_value(json!({
@@ -1021,17 +1042,30 @@ mod tests {
     #[test]
     fn new_inputs_send_only_what_is_set_and_references_as_id_objects() {
         assert_eq!(serde_json::to_value(TaskInput::new()).unwrap(), json!({}));
-        assert_eq!(serde_json::to_value(NoteInput::new().user(4)).unwrap(), json!({"user_id": 4}));
         assert_eq!(
-            serde_json::to_value(OpportunityInput::new().user(4).include_in_forecast(false)).unwrap(),
+            serde_json::to_value(NoteInput::new().user(4)).unwrap(),
+            json!({"user_id": 4})
+        );
+        assert_eq!(
+            serde_json::to_value(OpportunityInput::new().user(4).include_in_forecast(false))
+                .unwrap(),
             json!({"user": {"id": 4}, "include_in_forecast": 0})
         );
         assert_eq!(
-            serde_json::to_value(CompanyInput::new().company_name("AE").phone("1").fax("2").custom_field(3, true)).unwrap(),
+            serde_json::to_value(
+                CompanyInput::new()
+                    .company_name("AE")
+                    .phone("1")
+                    .fax("2")
+                    .custom_field(3, true)
+            )
+            .unwrap(),
             json!({"company_name": "AE", "phone_number": {"number": "1"}, "fax_number": {"number": "2"},
                    "custom_fields": [{"id": 3, "content": true}]})
         );
-        let t = TaskInput::new().completed(true).completion_date(time::macros::datetime!(2024-12-01 10:00 +01:00));
+        let t = TaskInput::new()
+            .completed(true)
+            .completion_date(time::macros::datetime!(2024-12-01 10:00 +01:00));
         assert_eq!(
             serde_json::to_value(t).unwrap(),
             json!({"completed": true, "completion_date": "2024-12-01T09:00:00.000Z"})

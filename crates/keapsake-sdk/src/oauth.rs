@@ -113,7 +113,8 @@ pub fn generate_state() -> Result<String, Error> {
 
 fn random_token(bytes: usize) -> Result<String, Error> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| Error::Config(format!("no randomness available: {e}")))?;
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Config(format!("no randomness available: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(&buf))
 }
 
@@ -135,7 +136,8 @@ impl TokenBody {
         let expires_at = self
             .expires_in
             .map(|s| received_at + time::Duration::seconds(s.max(0)));
-        let t = Token::new(self.access_token, self.refresh_token, expires_at).with_issued_at(received_at);
+        let t = Token::new(self.access_token, self.refresh_token, expires_at)
+            .with_issued_at(received_at);
         match self.scope {
             Some(s) => t.with_scope(s),
             None => t,

@@ -52,14 +52,21 @@ fn query_u64(url: &Url, key: &str) -> Option<u64> {
 
 impl<T: DeserializeOwned + Send + 'static> Page<T> {
     /// Reads a list envelope whose items are under `key`.
-    pub(crate) fn from_response(client: Keap, key: &'static str, resp: RawResponse) -> Result<Self> {
+    pub(crate) fn from_response(
+        client: Keap,
+        key: &'static str,
+        resp: RawResponse,
+    ) -> Result<Self> {
         let resp = resp.error_for_status()?;
         let status = resp.status().as_u16();
         let mut body: serde_json::Map<String, serde_json::Value> = resp.json()?;
         let items: Vec<T> = match body.remove(key) {
             None | Some(serde_json::Value::Null) => Vec::new(),
             Some(v) => serde_json::from_value(v).map_err(|e| {
-                Error::unexpected(status, format!("`{key}` items are not the expected shape: {e}"))
+                Error::unexpected(
+                    status,
+                    format!("`{key}` items are not the expected shape: {e}"),
+                )
             })?,
         };
         let link = |name: &str| -> Option<Url> {
@@ -165,7 +172,9 @@ impl<T: DeserializeOwned + Send + 'static> Page<T> {
         if !self.has_next() {
             return Ok(None);
         }
-        let Some(next) = &self.next else { return Ok(None) };
+        let Some(next) = &self.next else {
+            return Ok(None);
+        };
         self.fetch(next.as_str()).await.map(Some)
     }
 

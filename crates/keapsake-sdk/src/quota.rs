@@ -54,7 +54,9 @@ impl Quota {
     /// True when the response carried none of the headers (keapsake with quotas off, or a
     /// mock).
     pub fn is_empty(&self) -> bool {
-        self.product_quota.is_empty() && self.product_throttle.is_empty() && self.tenant_throttle.is_empty()
+        self.product_quota.is_empty()
+            && self.product_throttle.is_empty()
+            && self.tenant_throttle.is_empty()
     }
 
     /// The smallest `available` over every window: how many more requests can be made before

@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use url::Url;
 
@@ -90,7 +90,11 @@ impl RequestBuilder {
     pub fn body(mut self, bytes: impl Into<Vec<u8>>, content_type: &str) -> Self {
         match HeaderValue::from_str(content_type) {
             Ok(ct) => self.body = Some((bytes.into(), ct)),
-            Err(_) => self.error = Some(Error::Config(format!("invalid content type {content_type:?}"))),
+            Err(_) => {
+                self.error = Some(Error::Config(format!(
+                    "invalid content type {content_type:?}"
+                )))
+            }
         }
         self
     }
@@ -163,7 +167,13 @@ impl std::fmt::Debug for RawResponse {
 }
 
 impl RawResponse {
-    pub(crate) fn new(status: StatusCode, headers: HeaderMap, url: Url, body: Vec<u8>, quota: Quota) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        headers: HeaderMap,
+        url: Url,
+        body: Vec<u8>,
+        quota: Quota,
+    ) -> Self {
         RawResponse {
             status,
             headers,
@@ -220,7 +230,12 @@ impl RawResponse {
 
     /// The server's `Retry-After`: delta seconds or an HTTP date.
     pub fn retry_after(&self) -> Option<Duration> {
-        let v = self.headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+        let v = self
+            .headers
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim();
         if let Ok(secs) = v.parse::<u64>() {
             return Some(Duration::from_secs(secs));
         }
@@ -330,7 +345,10 @@ mod tests {
 
     #[test]
     fn retry_after_in_seconds_or_as_an_http_date() {
-        assert_eq!(with_retry_after("120").retry_after(), Some(Duration::from_secs(120)));
+        assert_eq!(
+            with_retry_after("120").retry_after(),
+            Some(Duration::from_secs(120))
+        );
         // A date in the past means "now".
         assert_eq!(
             with_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").retry_after(),
@@ -341,7 +359,10 @@ mod tests {
             .unwrap();
         let later: &'static str = Box::leak(later.into_boxed_str());
         let wait = with_retry_after(later).retry_after().unwrap();
-        assert!(wait > Duration::from_secs(7100) && wait <= Duration::from_secs(7200), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(7100) && wait <= Duration::from_secs(7200),
+            "{wait:?}"
+        );
         assert_eq!(with_retry_after("soon").retry_after(), None);
     }
 
@@ -357,9 +378,18 @@ mod tests {
             )
             .to_error()
         };
-        assert!(matches!(mk(422, r#"{"message":"bad"}"#), Error::Validation { status: 422, message } if message == "bad"));
-        assert!(matches!(mk(500, ""), Error::Api { status: 500, message } if message == "Internal Server Error"));
-        assert!(matches!(mk(401, "nope"), Error::Auth { errorcode: None, message, .. } if message == "nope"));
-        assert!(matches!(mk(200, "{}"), Error::UnexpectedResponse { status: 200, .. }));
+        assert!(
+            matches!(mk(422, r#"{"message":"bad"}"#), Error::Validation { status: 422, message } if message == "bad")
+        );
+        assert!(
+            matches!(mk(500, ""), Error::Api { status: 500, message } if message == "Internal Server Error")
+        );
+        assert!(
+            matches!(mk(401, "nope"), Error::Auth { errorcode: None, message, .. } if message == "nope")
+        );
+        assert!(matches!(
+            mk(200, "{}"),
+            Error::UnexpectedResponse { status: 200, .. }
+        ));
     }
 }

@@ -120,7 +120,10 @@ impl Token {
     pub fn to_json(&self) -> Result<String, TokenStoreError> {
         let stored = StoredToken {
             access_token: self.access_token.expose_secret().to_owned(),
-            refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            refresh_token: self
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
             expires_at: self.expires_at.and_then(|e| e.format(&Rfc3339).ok()),
             issued_at: self.issued_at.and_then(|e| e.format(&Rfc3339).ok()),
             scope: self.scope.clone(),
@@ -136,11 +139,15 @@ impl Token {
     /// [`TokenStoreError::Format`] when the JSON is malformed or lacks `access_token`.
     pub fn from_json(json: &str) -> Result<Token, TokenStoreError> {
         let s: StoredToken = serde_json::from_str(json)?;
-        let time = |what: &str, v: Option<String>| -> Result<Option<OffsetDateTime>, TokenStoreError> {
+        let time = |what: &str,
+                    v: Option<String>|
+         -> Result<Option<OffsetDateTime>, TokenStoreError> {
             match v {
-                Some(e) => Ok(Some(OffsetDateTime::parse(&e, &Rfc3339).map_err(|err| {
-                    TokenStoreError::Other(format!("bad {what} in stored token: {err}").into())
-                })?)),
+                Some(e) => Ok(Some(OffsetDateTime::parse(&e, &Rfc3339).map_err(
+                    |err| {
+                        TokenStoreError::Other(format!("bad {what} in stored token: {err}").into())
+                    },
+                )?)),
                 None => Ok(None),
             }
         };
@@ -364,7 +371,8 @@ fn save_file(path: &Path, json: &str) -> Result<(), TokenStoreError> {
     }
     tmp.write_all(json.as_bytes())?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| TokenStoreError::Io(e.error))?;
+    tmp.persist(path)
+        .map_err(|e| TokenStoreError::Io(e.error))?;
     // Make the rename itself durable (best effort: not every platform can open a directory).
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(&dir) {
@@ -437,7 +445,10 @@ mod tests {
         let t = Token::new("a", None, Some(datetime!(2030-01-01 0:01 UTC)));
         assert!(!t.expires_within(datetime!(2030-01-01 0:00 UTC), Duration::from_secs(30)));
         assert!(t.expires_within(datetime!(2030-01-01 0:00 UTC), Duration::from_secs(60)));
-        assert!(!Token::new("a", None, None).expires_within(datetime!(2030-01-01 0:00 UTC), Duration::from_secs(60)));
+        assert!(
+            !Token::new("a", None, None)
+                .expires_within(datetime!(2030-01-01 0:00 UTC), Duration::from_secs(60))
+        );
     }
 
     #[test]

@@ -180,12 +180,11 @@ pub async fn seed_demo(
             app
         }
         None => {
-            let secret_hash = tokio::task::spawn_blocking(|| {
-                oauth::hash_client_secret(DEMO_CLIENT_SECRET, true)
-            })
-            .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))?
-            .map_err(hashing_failed)?;
+            let secret_hash =
+                tokio::task::spawn_blocking(|| oauth::hash_client_secret(DEMO_CLIENT_SECRET, true))
+                    .await
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?
+                    .map_err(hashing_failed)?;
             let created = store
                 .create_app(
                     NewApp {

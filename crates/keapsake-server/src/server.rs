@@ -105,7 +105,9 @@ impl Server {
         };
         // Compute the dummy hash in the background now rather than on the first failed login,
         // without delaying start-up by one Argon2 run (tens of milliseconds).
-        drop(tokio::task::spawn_blocking(keapsake_core::password::dummy_hash));
+        drop(tokio::task::spawn_blocking(
+            keapsake_core::password::dummy_hash,
+        ));
         let state = AppState::new(store, clock, config);
         Ok(Server {
             listener,

@@ -52,7 +52,10 @@ impl Form {
 
     /// The value of a hidden (or any) input.
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.inputs.iter().find(|i| i.0 == name).map(|i| i.1.as_str())
+        self.inputs
+            .iter()
+            .find(|i| i.0 == name)
+            .map(|i| i.1.as_str())
     }
 }
 
@@ -90,7 +93,13 @@ impl Browser {
     ///
     /// # Panics
     /// On a transport error.
-    pub async fn submit(&self, page: &Page, form: &Form, fields: &[(&str, &str)], button: Option<(&str, &str)>) -> Page {
+    pub async fn submit(
+        &self,
+        page: &Page,
+        form: &Form,
+        fields: &[(&str, &str)],
+        button: Option<(&str, &str)>,
+    ) -> Page {
         let mut body: Vec<(String, String)> = form
             .inputs
             .iter()
@@ -137,19 +146,35 @@ impl Page {
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
-        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = r.text().await.unwrap_or_default();
-        Page { url, status, location, body, headers }
+        Page {
+            url,
+            status,
+            location,
+            body,
+            headers,
+        }
     }
 
     /// A response header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|h| h.0.eq_ignore_ascii_case(name)).map(|h| h.1.as_str())
+        self.headers
+            .iter()
+            .find(|h| h.0.eq_ignore_ascii_case(name))
+            .map(|h| h.1.as_str())
     }
 
     /// If this response redirects to the client's redirect URI, the full `Location`.
     pub fn redirect_to_client(&self, redirect_uri: &str) -> Option<String> {
-        self.location.as_ref().filter(|l| l.starts_with(redirect_uri)).cloned()
+        self.location
+            .as_ref()
+            .filter(|l| l.starts_with(redirect_uri))
+            .cloned()
     }
 
     /// Every form on the page.
@@ -164,12 +189,18 @@ impl Page {
             let tag = &chunk[..tag_end];
             let mut f = Form {
                 action: attr(tag, "action").unwrap_or_default(),
-                method: attr(tag, "method").unwrap_or_else(|| "get".into()).to_ascii_lowercase(),
+                method: attr(tag, "method")
+                    .unwrap_or_else(|| "get".into())
+                    .to_ascii_lowercase(),
                 ..Form::default()
             };
             for t in tags(chunk, "<input") {
                 if let Some(name) = attr(t, "name") {
-                    f.inputs.push((name, attr(t, "value").unwrap_or_default(), attr(t, "type").unwrap_or_else(|| "text".into())));
+                    f.inputs.push((
+                        name,
+                        attr(t, "value").unwrap_or_default(),
+                        attr(t, "type").unwrap_or_else(|| "text".into()),
+                    ));
                 }
             }
             for t in tags(chunk, "<button") {
@@ -216,7 +247,9 @@ fn attr(tag: &str, name: &str) -> Option<String> {
                 let end = inner.find(q)?;
                 return Some(unescape(&inner[..end]));
             }
-            let end = v.find(|c: char| c.is_whitespace() || c == '>').unwrap_or(v.len());
+            let end = v
+                .find(|c: char| c.is_whitespace() || c == '>')
+                .unwrap_or(v.len());
             return Some(unescape(&v[..end]));
         }
         search = &search[i + name.len()..];
@@ -253,6 +286,9 @@ mod tests {
         assert_eq!(f.action, "/app/oauth/authorize?a=1&b=2");
         assert_eq!(f.value("csrf_token"), Some("abc"));
         assert!(f.has_field("email"));
-        assert_eq!(f.buttons, vec![("decision".to_string(), "allow".to_string())]);
+        assert_eq!(
+            f.buttons,
+            vec![("decision".to_string(), "allow".to_string())]
+        );
     }
 }

@@ -107,7 +107,10 @@ pub struct TestServer {
 
 impl std::fmt::Debug for TestServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestServer").field("url", &self.url).field("backend", &self.backend).finish()
+        f.debug_struct("TestServer")
+            .field("url", &self.url)
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -259,7 +262,11 @@ impl TestServer {
     ///
     /// # Panics
     /// On a store error.
-    pub async fn add_user_with_accounts(&self, email: &str, n: usize) -> (TestUser, Vec<TestAccount>) {
+    pub async fn add_user_with_accounts(
+        &self,
+        email: &str,
+        n: usize,
+    ) -> (TestUser, Vec<TestAccount>) {
         let pw = format!("pw-{}-{}", unique_suffix(), unique_suffix());
         let user = self
             .store
@@ -279,13 +286,29 @@ impl TestServer {
             let alias = format!("t{}{}", unique_suffix(), i);
             let a = self
                 .store
-                .create_account(NewAccount { alias: alias.clone(), name: format!("Account {alias}") }, self.clock.now())
+                .create_account(
+                    NewAccount {
+                        alias: alias.clone(),
+                        name: format!("Account {alias}"),
+                    },
+                    self.clock.now(),
+                )
                 .await
                 .expect("account created");
-            self.store.add_member(a.id, user.id, i == 0).await.expect("member added");
+            self.store
+                .add_member(a.id, user.id, i == 0)
+                .await
+                .expect("member added");
             accounts.push(TestAccount { id: a.id, alias });
         }
-        (TestUser { id: user.id, email: email.to_string(), password: pw }, accounts)
+        (
+            TestUser {
+                id: user.id,
+                email: email.to_string(),
+                password: pw,
+            },
+            accounts,
+        )
     }
 
     /// The authorize URL for `app` with optional extras.
@@ -301,7 +324,8 @@ impl TestServer {
                 q.append_pair("state", s);
             }
             if let Some((c, m)) = &opts.pkce {
-                q.append_pair("code_challenge", c).append_pair("code_challenge_method", m);
+                q.append_pair("code_challenge", c)
+                    .append_pair("code_challenge_method", m);
             }
         }
         u.to_string()
@@ -312,7 +336,9 @@ impl TestServer {
     /// # Panics
     /// If the flow does not end in a redirect carrying a code.
     pub async fn authorize(&self, app: &TestApp, user: &TestUser) -> String {
-        let loc = self.authorize_with(app, user, AuthorizeOptions::default()).await;
+        let loc = self
+            .authorize_with(app, user, AuthorizeOptions::default())
+            .await;
         let u = Url::parse(&loc).expect("the redirect is a URL");
         u.query_pairs()
             .find(|(k, _)| k == "code")
@@ -324,31 +350,60 @@ impl TestServer {
     ///
     /// # Panics
     /// If a page is not what a user would see, or the flow does not end in a redirect.
-    pub async fn authorize_with(&self, app: &TestApp, user: &TestUser, opts: AuthorizeOptions) -> String {
+    pub async fn authorize_with(
+        &self,
+        app: &TestApp,
+        user: &TestUser,
+        opts: AuthorizeOptions,
+    ) -> String {
         let browser = html::Browser::new();
         let mut page = browser.get(&self.authorize_url(app, &opts)).await;
         for _ in 0..6 {
             if let Some(loc) = page.redirect_to_client(&app.redirect_uri) {
                 return loc;
             }
-            let form = page
-                .forms()
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| panic!("no form on the page (status {}): {}", page.status, page.body));
+            let form = page.forms().into_iter().next().unwrap_or_else(|| {
+                panic!(
+                    "no form on the page (status {}): {}",
+                    page.status, page.body
+                )
+            });
             page = if form.has_field("password") {
                 browser
-                    .submit(&page, &form, &[("email", &user.email), ("password", &user.password)], None)
+                    .submit(
+                        &page,
+                        &form,
+                        &[("email", &user.email), ("password", &user.password)],
+                        None,
+                    )
                     .await
-            } else if form.inputs.iter().any(|i| i.0 == "account_id" && i.2 == "radio") {
-                let offered: Vec<&str> =
-                    form.inputs.iter().filter(|i| i.0 == "account_id" && i.2 == "radio").map(|i| i.1.as_str()).collect();
-                let chosen = opts.account.map(|a| a.to_string()).unwrap_or_else(|| offered[0].to_string());
-                assert!(offered.contains(&chosen.as_str()), "account {chosen} is not offered: {offered:?}");
-                browser.submit(&page, &form, &[("account_id", &chosen)], None).await
+            } else if form
+                .inputs
+                .iter()
+                .any(|i| i.0 == "account_id" && i.2 == "radio")
+            {
+                let offered: Vec<&str> = form
+                    .inputs
+                    .iter()
+                    .filter(|i| i.0 == "account_id" && i.2 == "radio")
+                    .map(|i| i.1.as_str())
+                    .collect();
+                let chosen = opts
+                    .account
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| offered[0].to_string());
+                assert!(
+                    offered.contains(&chosen.as_str()),
+                    "account {chosen} is not offered: {offered:?}"
+                );
+                browser
+                    .submit(&page, &form, &[("account_id", &chosen)], None)
+                    .await
             } else if form.buttons.iter().any(|b| b.0 == "decision") {
                 let d = if opts.deny { "deny" } else { "allow" };
-                browser.submit(&page, &form, &[], Some(("decision", d))).await
+                browser
+                    .submit(&page, &form, &[], Some(("decision", d)))
+                    .await
             } else {
                 panic!("unexpected form: {form:?}");
             };
@@ -374,7 +429,10 @@ impl TestServer {
             .await
             .expect("the token endpoint answers");
         let status = r.status().as_u16();
-        (status, r.json().await.expect("the token endpoint answers JSON"))
+        (
+            status,
+            r.json().await.expect("the token endpoint answers JSON"),
+        )
     }
 
     /// Refreshes with HTTP Basic client auth; returns (status, JSON body).
@@ -385,12 +443,18 @@ impl TestServer {
         let r = reqwest::Client::new()
             .post(self.at("token"))
             .basic_auth(&app.client_id, Some(&app.client_secret))
-            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ])
             .send()
             .await
             .expect("the token endpoint answers");
         let status = r.status().as_u16();
-        (status, r.json().await.expect("the token endpoint answers JSON"))
+        (
+            status,
+            r.json().await.expect("the token endpoint answers JSON"),
+        )
     }
 
     /// Stops the server gracefully and waits for it.

@@ -22,13 +22,22 @@ struct Args {
 const BODY: &str = r#"{"access_token":"Xq3cJ0vJ9f8yZpQ2mW7rT1sL5nB4hK6dG8aE0uC2iO9","token_type":"bearer","expires_in":3600,"refresh_token":"Rf8mZ2pL0qW4eT6yU1iO3aS5dF7gH9jK2lZ4xC6vB8n","scope":"full|demo1.infusionsoft.com"}"#;
 
 async fn token(_body: Bytes) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json;charset=UTF-8"), (CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")], BODY)
+    (
+        [
+            (CONTENT_TYPE, "application/json;charset=UTF-8"),
+            (CACHE_CONTROL, "no-store"),
+            (PRAGMA, "no-cache"),
+        ],
+        BODY,
+    )
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let app = Router::new().route("/token", post(token)).route("/healthz", get(|| async { "ok" }));
+    let app = Router::new()
+        .route("/token", post(token))
+        .route("/healthz", get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     axum::serve(listener, app).await?;
     Ok(())

@@ -71,7 +71,15 @@ async fn token(State(st): State<St>, _body: Bytes) -> Response {
         tx.commit().await
     };
     match insert.await {
-        Ok(()) => ([(CONTENT_TYPE, "application/json;charset=UTF-8"), (CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")], BODY).into_response(),
+        Ok(()) => (
+            [
+                (CONTENT_TYPE, "application/json;charset=UTF-8"),
+                (CACHE_CONTROL, "no-store"),
+                (PRAGMA, "no-cache"),
+            ],
+            BODY,
+        )
+            .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
@@ -84,7 +92,10 @@ async fn main() -> anyhow::Result<()> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
-    let pool = SqlitePoolOptions::new().max_connections(args.pool).connect_with(opts).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(args.pool)
+        .connect_with(opts)
+        .await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS access_tokens (hash BLOB PRIMARY KEY CHECK (length(hash) = 32), \
          family_id INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID",
@@ -93,9 +104,17 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     // Restarts (the cold-start runs) reuse the file: seed the counter from the clock so hashes
     // never repeat across runs.
-    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let st = St { pool, seq: Arc::new(AtomicU64::new(start)) };
-    let app = Router::new().route("/token", post(token)).route("/healthz", get(|| async { "ok" })).with_state(st);
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let st = St {
+        pool,
+        seq: Arc::new(AtomicU64::new(start)),
+    };
+    let app = Router::new()
+        .route("/token", post(token))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(st);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     axum::serve(listener, app).await?;
     Ok(())

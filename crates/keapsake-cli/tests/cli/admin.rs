@@ -16,12 +16,21 @@ fn keapsake(db: &str, args: &[&str]) -> Output {
 
 fn json_ok(db: &str, args: &[&str]) -> Value {
     let out = keapsake(db, args);
-    assert!(out.status.success(), "keapsake {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "keapsake {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn db_of(srv: &TestServer) -> String {
-    srv.sqlite_path.as_ref().map(|p| p.display().to_string()).or(srv.database_url.clone()).unwrap()
+    srv.sqlite_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .or(srv.database_url.clone())
+        .unwrap()
 }
 
 async fn minted_tokens_work_against_the_running_server(backend: Backend) {
@@ -31,12 +40,53 @@ async fn minted_tokens_work_against_the_running_server(backend: Backend) {
     let email = format!("cli-{sfx}@example.com");
     let alias = format!("c{sfx}");
 
-    let u = json_ok(&db, &["user", "add", "--email", &email, "--password", "a long passphrase", "--given-name", "Cli", "--json"]);
+    let u = json_ok(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            &email,
+            "--password",
+            "a long passphrase",
+            "--given-name",
+            "Cli",
+            "--json",
+        ],
+    );
     assert_eq!(u["email"], email);
-    let a = json_ok(&db, &["account", "add", "--alias", &alias, "--name", "CLI Co", "--json"]);
+    let a = json_ok(
+        &db,
+        &[
+            "account", "add", "--alias", &alias, "--name", "CLI Co", "--json",
+        ],
+    );
     assert_eq!(a["alias"], alias);
-    json_ok(&db, &["member", "add", "--account", &alias, "--user", &email, "--admin", "--json"]);
-    let app = json_ok(&db, &["app", "add", "--name", "CLI app", "--redirect-uri", "https://cli.example.com/cb", "--json"]);
+    json_ok(
+        &db,
+        &[
+            "member",
+            "add",
+            "--account",
+            &alias,
+            "--user",
+            &email,
+            "--admin",
+            "--json",
+        ],
+    );
+    let app = json_ok(
+        &db,
+        &[
+            "app",
+            "add",
+            "--name",
+            "CLI app",
+            "--redirect-uri",
+            "https://cli.example.com/cb",
+            "--json",
+        ],
+    );
     let client_id = app["client_id"].as_str().unwrap().to_string();
     let client_secret = app["client_secret"].as_str().unwrap().to_string();
     assert!(client_secret.len() >= 43, "a 256-bit secret");
@@ -46,7 +96,20 @@ async fn minted_tokens_work_against_the_running_server(backend: Backend) {
     assert!(!String::from_utf8_lossy(&list.stdout).contains(&client_secret));
 
     // token mint → the server accepts the access token and rotates the refresh token.
-    let tok = json_ok(&db, &["token", "mint", "--app", &client_id, "--user", &email, "--account", &alias, "--json"]);
+    let tok = json_ok(
+        &db,
+        &[
+            "token",
+            "mint",
+            "--app",
+            &client_id,
+            "--user",
+            &email,
+            "--account",
+            &alias,
+            "--json",
+        ],
+    );
     assert_eq!(tok["token_type"], "bearer");
     assert_eq!(tok["scope"], format!("full|{alias}.infusionsoft.com"));
     let r = reqwest::Client::new()
@@ -58,12 +121,32 @@ async fn minted_tokens_work_against_the_running_server(backend: Backend) {
     assert_eq!(r.status(), 200);
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["email"], email);
-    let me = keapsake_testkit::TestApp { client_id: client_id.clone(), client_secret: client_secret.clone(), redirect_uri: "https://cli.example.com/cb".into() };
-    let (s, _) = srv.refresh(&me, tok["refresh_token"].as_str().unwrap()).await;
+    let me = keapsake_testkit::TestApp {
+        client_id: client_id.clone(),
+        client_secret: client_secret.clone(),
+        redirect_uri: "https://cli.example.com/cb".into(),
+    };
+    let (s, _) = srv
+        .refresh(&me, tok["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(s, 200);
 
     // --code-only gives a code the app exchanges itself.
-    let c = json_ok(&db, &["token", "mint", "--app", &client_id, "--user", &email, "--account", &alias, "--code-only", "--json"]);
+    let c = json_ok(
+        &db,
+        &[
+            "token",
+            "mint",
+            "--app",
+            &client_id,
+            "--user",
+            &email,
+            "--account",
+            &alias,
+            "--code-only",
+            "--json",
+        ],
+    );
     let (s, body) = srv.exchange(&me, c["code"].as_str().unwrap()).await;
     assert_eq!(s, 200, "{body}");
 
@@ -71,7 +154,9 @@ async fn minted_tokens_work_against_the_running_server(backend: Backend) {
     let rot = json_ok(&db, &["app", "rotate-secret", &client_id, "--json"]);
     let new_secret = rot["client_secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, client_secret);
-    let (s, body) = srv.refresh(&me, body["refresh_token"].as_str().unwrap()).await;
+    let (s, body) = srv
+        .refresh(&me, body["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
 
     // Disabling the app: its tokens stop working on the next request.
@@ -99,13 +184,36 @@ async fn minted_tokens_work_against_the_running_server_postgres() {
 fn errors_are_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db").display().to_string();
-    let out = keapsake(&db, &["member", "add", "--account", "nope", "--user", "x@example.com"]);
+    let out = keapsake(
+        &db,
+        &[
+            "member",
+            "add",
+            "--account",
+            "nope",
+            "--user",
+            "x@example.com",
+        ],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("error: no account with alias `nope`"), "{err}");
+    assert!(
+        err.starts_with("error: no account with alias `nope`"),
+        "{err}"
+    );
 
-    let out = keapsake(&db, &["app", "add", "--name", "x", "--redirect-uri", "http://example.com/cb"]);
+    let out = keapsake(
+        &db,
+        &[
+            "app",
+            "add",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "http://example.com/cb",
+        ],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("must use https"), "{err}");
@@ -121,14 +229,27 @@ fn every_command_has_help_with_examples() {
         vec!["key", "add", "--help"],
         vec!["user", "add", "--help"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_keapsake")).args(&args).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_keapsake"))
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("xample"), "{args:?} has no example:\n{text}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_keapsake")).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keapsake"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for env in ["KEAPSAKE_LISTEN", "KEAPSAKE_DATABASE", "KEAPSAKE_REFRESH_REUSE_GRACE", "KEAPSAKE_ACCESS_TOKEN_TTL", "KEAPSAKE_DURABILITY", "KEAPSAKE_TLS"] {
+    for env in [
+        "KEAPSAKE_LISTEN",
+        "KEAPSAKE_DATABASE",
+        "KEAPSAKE_REFRESH_REUSE_GRACE",
+        "KEAPSAKE_ACCESS_TOKEN_TTL",
+        "KEAPSAKE_DURABILITY",
+        "KEAPSAKE_TLS",
+    ] {
         assert!(text.contains(env), "serve --help must name {env}");
     }
 }

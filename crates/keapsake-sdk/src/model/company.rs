@@ -176,7 +176,11 @@ impl CompanyInput {
     }
 
     /// Sets a custom field value (`serde_json::Value::Null` clears it).
-    pub fn custom_field(mut self, id: impl Into<CustomFieldId>, content: impl Into<serde_json::Value>) -> Self {
+    pub fn custom_field(
+        mut self,
+        id: impl Into<CustomFieldId>,
+        content: impl Into<serde_json::Value>,
+    ) -> Self {
         self.custom_fields
             .get_or_insert_with(Vec::new)
             .push(CustomFieldValue {

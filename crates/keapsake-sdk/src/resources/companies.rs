@@ -156,7 +156,8 @@ impl ListCompanies {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.optional_properties.extend(props.into_iter().map(Into::into));
+        self.optional_properties
+            .extend(props.into_iter().map(Into::into));
         self
     }
 
@@ -174,7 +175,10 @@ impl ListCompanies {
             .query_opt("limit", self.limit)
             .query_opt("offset", self.offset)
             .query_opt("order", self.order.map(CompanyOrder::as_str))
-            .query_opt("order_direction", self.order_direction.map(OrderDirection::as_str))
+            .query_opt(
+                "order_direction",
+                self.order_direction.map(OrderDirection::as_str),
+            )
             .query_opt("optional_properties", csv_opt(&self.optional_properties))
             .send()
             .await?;
@@ -203,7 +207,8 @@ impl GetCompany {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.optional_properties.extend(props.into_iter().map(Into::into));
+        self.optional_properties
+            .extend(props.into_iter().map(Into::into));
         self
     }
 

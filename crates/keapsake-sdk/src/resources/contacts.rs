@@ -73,7 +73,11 @@ impl Contacts {
     }
 
     /// `PUT /contacts`: updates the contact matching by `duplicate_option`, or creates one.
-    pub fn upsert(&self, contact: ContactInput, duplicate_option: DuplicateOption) -> UpsertContact {
+    pub fn upsert(
+        &self,
+        contact: ContactInput,
+        duplicate_option: DuplicateOption,
+    ) -> UpsertContact {
         UpsertContact {
             client: self.client.clone(),
             contact,
@@ -261,7 +265,8 @@ impl ListContacts {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.optional_properties.extend(props.into_iter().map(Into::into));
+        self.optional_properties
+            .extend(props.into_iter().map(Into::into));
         self
     }
 
@@ -271,7 +276,8 @@ impl ListContacts {
     ///
     /// Any request error; [`Error::UnexpectedResponse`] for an unreadable list.
     pub async fn send(self) -> Result<Page<Contact>> {
-        let props = (!self.optional_properties.is_empty()).then(|| self.optional_properties.join(","));
+        let props =
+            (!self.optional_properties.is_empty()).then(|| self.optional_properties.join(","));
         let resp = self
             .client
             .request(Method::GET, "rest/v1/contacts")
@@ -283,7 +289,10 @@ impl ListContacts {
             .query_opt("limit", self.limit)
             .query_opt("offset", self.offset)
             .query_opt("order", self.order.map(ContactOrder::as_str))
-            .query_opt("order_direction", self.order_direction.map(OrderDirection::as_str))
+            .query_opt(
+                "order_direction",
+                self.order_direction.map(OrderDirection::as_str),
+            )
             .query_opt("optional_properties", props)
             .send()
             .await?;
@@ -312,7 +321,8 @@ impl GetContact {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.optional_properties.extend(props.into_iter().map(Into::into));
+        self.optional_properties
+            .extend(props.into_iter().map(Into::into));
         self
     }
 
@@ -322,7 +332,8 @@ impl GetContact {
     ///
     /// [`Error::NotFound`] when there is no such contact in this account.
     pub async fn send(self) -> Result<Contact> {
-        let props = (!self.optional_properties.is_empty()).then(|| self.optional_properties.join(","));
+        let props =
+            (!self.optional_properties.is_empty()).then(|| self.optional_properties.join(","));
         self.client
             .request(Method::GET, path(self.id))
             .query_opt("optional_properties", props)

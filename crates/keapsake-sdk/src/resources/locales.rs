@@ -115,7 +115,10 @@ impl ListProvinces {
             .client
             .request(
                 Method::GET,
-                format!("rest/v1/locales/countries/{}/provinces", segment(&self.country_code)),
+                format!(
+                    "rest/v1/locales/countries/{}/provinces",
+                    segment(&self.country_code)
+                ),
             )
             .send_json()
             .await?;

@@ -16,30 +16,42 @@ mod users;
 
 pub use account::{Account, GetProfile, UpdateProfile};
 pub use companies::{
-    Companies, CompanyOrder, CreateCompany, GetCompany, GetCompanyModel, ListCompanies, UpdateCompany,
+    Companies, CompanyOrder, CreateCompany, GetCompany, GetCompanyModel, ListCompanies,
+    UpdateCompany,
 };
 pub use contacts::{
-    ApplyTagsToContact, ContactOrder, Contacts, CreateContact, DeleteContact, GetContact, ListContactTags,
-    ListContacts, OrderDirection, RemoveTagsFromContact, UpdateContact, UpsertContact,
+    ApplyTagsToContact, ContactOrder, Contacts, CreateContact, DeleteContact, GetContact,
+    ListContactTags, ListContacts, OrderDirection, RemoveTagsFromContact, UpdateContact,
+    UpsertContact,
 };
 pub use locales::{GetDefaultOptions, ListCountries, ListProvinces, Locales};
 pub use merchants::ListMerchants;
-pub use notes::{CreateNote, DeleteNote, GetNote, GetNoteModel, ListNotes, Notes, ReplaceNote, UpdateNote};
-pub use opportunities::{
-    CreateOpportunity, GetOpportunity, GetOpportunityModel, GetStagePipeline, ListOpportunities, Opportunities,
-    OpportunityOrder, ReplaceOpportunity, UpdateOpportunity,
+pub use notes::{
+    CreateNote, DeleteNote, GetNote, GetNoteModel, ListNotes, Notes, ReplaceNote, UpdateNote,
 };
-pub use settings::{GetApplicationConfiguration, GetApplicationEnabled, GetContactOptionTypes, Settings};
-pub use tags::{ApplyTag, CreateTag, CreateTagCategory, GetTag, ListTaggedContacts, ListTags, RemoveTag, Tags};
+pub use opportunities::{
+    CreateOpportunity, GetOpportunity, GetOpportunityModel, GetStagePipeline, ListOpportunities,
+    Opportunities, OpportunityOrder, ReplaceOpportunity, UpdateOpportunity,
+};
+pub use settings::{
+    GetApplicationConfiguration, GetApplicationEnabled, GetContactOptionTypes, Settings,
+};
+pub use tags::{
+    ApplyTag, CreateTag, CreateTagCategory, GetTag, ListTaggedContacts, ListTags, RemoveTag, Tags,
+};
 pub use tasks::{
-    CreateTask, DeleteTask, GetTask, GetTaskModel, ListTasks, ReplaceTask, TaskOrder, Tasks, UpdateTask,
+    CreateTask, DeleteTask, GetTask, GetTaskModel, ListTasks, ReplaceTask, TaskOrder, Tasks,
+    UpdateTask,
 };
 pub use userinfo::UserInfoRequest;
 pub use users::{GetSignature, ListUsers, Users};
 
 /// Joins ids as Keap's comma-separated array parameter (`ids=1,2,3`).
 pub(crate) fn comma_list<I: std::fmt::Display>(ids: &[I]) -> String {
-    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// An array parameter such as `optional_properties`, comma-separated; `None` when empty.

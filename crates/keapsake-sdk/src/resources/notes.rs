@@ -169,7 +169,10 @@ impl GetNote {
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) when there is no such note in this account.
     pub async fn send(self) -> Result<Note> {
-        self.client.request(Method::GET, path(self.id)).send_json().await
+        self.client
+            .request(Method::GET, path(self.id))
+            .send_json()
+            .await
     }
 }
 

@@ -61,7 +61,11 @@ impl Opportunities {
     /// `PUT /opportunities`: replaces the opportunity (title, contact and stage required);
     /// fields not set in `opportunity` are cleared. Keap takes the id from the body; the SDK
     /// puts it there.
-    pub fn replace(&self, id: impl Into<OpportunityId>, opportunity: OpportunityInput) -> ReplaceOpportunity {
+    pub fn replace(
+        &self,
+        id: impl Into<OpportunityId>,
+        opportunity: OpportunityInput,
+    ) -> ReplaceOpportunity {
         ReplaceOpportunity {
             client: self.client.clone(),
             id: id.into(),
@@ -70,7 +74,11 @@ impl Opportunities {
     }
 
     /// `PATCH /opportunities/{id}`: changes only the fields set in `changes`.
-    pub fn update(&self, id: impl Into<OpportunityId>, changes: OpportunityInput) -> UpdateOpportunity {
+    pub fn update(
+        &self,
+        id: impl Into<OpportunityId>,
+        changes: OpportunityInput,
+    ) -> UpdateOpportunity {
         UpdateOpportunity {
             client: self.client.clone(),
             id: id.into(),
@@ -193,7 +201,8 @@ impl ListOpportunities {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.optional_properties.extend(props.into_iter().map(Into::into));
+        self.optional_properties
+            .extend(props.into_iter().map(Into::into));
         self
     }
 
@@ -210,7 +219,10 @@ impl ListOpportunities {
             .query_opt("stage_id", self.stage)
             .query_opt("user_id", self.user)
             .query_opt("order", self.order.map(OpportunityOrder::as_str))
-            .query_opt("order_direction", self.order_direction.map(OrderDirection::as_str))
+            .query_opt(
+                "order_direction",
+                self.order_direction.map(OrderDirection::as_str),
+            )
             .query_opt("limit", self.limit)
             .query_opt("offset", self.offset)
             .query_opt("optional_properties", csv_opt(&self.optional_properties))
@@ -241,7 +253,8 @@ impl GetOpportunity {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.optional_properties.extend(props.into_iter().map(Into::into));
+        self.optional_properties
+            .extend(props.into_iter().map(Into::into));
         self
     }
 

@@ -175,7 +175,10 @@ impl GetTag {
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) when there is no such tag.
     pub async fn send(self) -> Result<Tag> {
-        self.client.request(Method::GET, path(self.id)).send_json().await
+        self.client
+            .request(Method::GET, path(self.id))
+            .send_json()
+            .await
     }
 }
 

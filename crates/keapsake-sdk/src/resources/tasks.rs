@@ -243,7 +243,11 @@ impl ListTasks {
     /// [`Error::Validation`](crate::Error::Validation) for a rejected parameter (e.g. a
     /// `sync_token` the server did not issue), or any request error.
     pub async fn send(self) -> Result<Page<Task>> {
-        let target = if self.search { "rest/v1/tasks/search" } else { "rest/v1/tasks" };
+        let target = if self.search {
+            "rest/v1/tasks/search"
+        } else {
+            "rest/v1/tasks"
+        };
         let resp = self
             .client
             .request(Method::GET, target)
@@ -255,7 +259,10 @@ impl ListTasks {
             .query_opt("until", self.until.map(format_datetime))
             .query_opt("sync_token", self.sync_token)
             .query_opt("order", self.order.map(TaskOrder::as_str))
-            .query_opt("order_direction", self.order_direction.map(OrderDirection::as_str))
+            .query_opt(
+                "order_direction",
+                self.order_direction.map(OrderDirection::as_str),
+            )
             .query_opt("limit", self.limit)
             .query_opt("offset", self.offset)
             .send()
@@ -284,7 +291,10 @@ impl GetTask {
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) when there is no such task in this account.
     pub async fn send(self) -> Result<Task> {
-        self.client.request(Method::GET, path(self.id)).send_json().await
+        self.client
+            .request(Method::GET, path(self.id))
+            .send_json()
+            .await
     }
 }
 

@@ -52,12 +52,18 @@ async fn a_truncated_json_body_is_an_unexpected_response() {
 
 #[tokio::test]
 async fn json_of_the_wrong_shape_is_an_unexpected_response() {
-    let (_server, client) =
-        client_answering(200, ResponseTemplate::new(200).set_body_json(json!({"given_name": "no id"}))).await;
+    let (_server, client) = client_answering(
+        200,
+        ResponseTemplate::new(200).set_body_json(json!({"given_name": "no id"})),
+    )
+    .await;
 
     let err = client.contacts().get(22).send().await.unwrap_err();
 
-    assert!(matches!(err, Error::UnexpectedResponse { status: 200, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::UnexpectedResponse { status: 200, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -70,7 +76,10 @@ async fn a_404_is_not_found_with_keaps_message() {
 
     let err = client.contacts().get(22).send().await.unwrap_err();
 
-    assert!(matches!(&err, Error::NotFound { message } if message == "Unable to find this Contact"), "{err:?}");
+    assert!(
+        matches!(&err, Error::NotFound { message } if message == "Unable to find this Contact"),
+        "{err:?}"
+    );
     assert_eq!(err.status(), Some(404));
 }
 
@@ -78,25 +87,39 @@ async fn a_404_is_not_found_with_keaps_message() {
 async fn keaps_html_404_page_becomes_a_short_message() {
     let (_server, client) = client_answering(
         404,
-        ResponseTemplate::new(404).set_body_raw("<html><title>Keap - Page Not Found</title></html>", "text/html"),
+        ResponseTemplate::new(404).set_body_raw(
+            "<html><title>Keap - Page Not Found</title></html>",
+            "text/html",
+        ),
     )
     .await;
 
     let err = client.contacts().get(22).send().await.unwrap_err();
 
-    assert!(matches!(&err, Error::NotFound { message } if message == "Not Found"), "{err:?}");
+    assert!(
+        matches!(&err, Error::NotFound { message } if message == "Not Found"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_400_is_a_validation_error_with_keaps_message() {
     let (_server, client) = client_answering(400, ResponseTemplate::new(500)).await;
 
-    let err = client.contacts().create(ContactInput::new().given_name("Ada")).send().await.unwrap_err();
+    let err = client
+        .contacts()
+        .create(ContactInput::new().given_name("Ada"))
+        .send()
+        .await
+        .unwrap_err();
 
     match &err {
         Error::Validation { status, message } => {
             assert_eq!(*status, 400);
-            assert_eq!(message, "Contact must contain an e-mail address or phone number");
+            assert_eq!(
+                message,
+                "Contact must contain an e-mail address or phone number"
+            );
         }
         other => panic!("expected Validation, got {other:?}"),
     }
@@ -107,7 +130,12 @@ async fn a_400_is_a_validation_error_with_keaps_message() {
 async fn a_403_is_an_api_error() {
     let (_server, client) = client_answering(403, ResponseTemplate::new(500)).await;
 
-    let err = client.contacts().create(ContactInput::new()).send().await.unwrap_err();
+    let err = client
+        .contacts()
+        .create(ContactInput::new())
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, Error::Api { status: 403, .. }), "{err:?}");
 }

@@ -14,7 +14,11 @@ use secrecy::ExposeSecret;
 fn client_for(srv: &TestServer, app: &TestApp, store: impl TokenStore) -> Keap {
     Keap::builder()
         .base_url(srv.url())
-        .oauth(OAuthApp::new(&app.client_id, &app.client_secret, &app.redirect_uri))
+        .oauth(OAuthApp::new(
+            &app.client_id,
+            &app.client_secret,
+            &app.redirect_uri,
+        ))
         .token_store(store)
         .retry_policy(crate::support::fast_retries())
         .build()
@@ -31,7 +35,10 @@ async fn authorized(srv: &TestServer, store: impl TokenStore) -> Keap {
 
 fn code_of(location: &str) -> String {
     let u = url::Url::parse(location).unwrap();
-    u.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).unwrap()
+    u.query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -49,10 +56,20 @@ async fn full_oauth_flow_then_userinfo_on_both_backends() {
             Some("full"),
             "{backend:?}"
         );
-        assert!(token.account().unwrap().starts_with(&format!("{}.", srv.account.alias)), "{backend:?}");
+        assert!(
+            token
+                .account()
+                .unwrap()
+                .starts_with(&format!("{}.", srv.account.alias)),
+            "{backend:?}"
+        );
         assert!(store.get().is_some());
         let me = client.userinfo().send().await.unwrap();
-        assert_eq!(me.email.as_deref(), Some(srv.user.email.as_str()), "{backend:?}");
+        assert_eq!(
+            me.email.as_deref(),
+            Some(srv.user.email.as_str()),
+            "{backend:?}"
+        );
         assert_eq!(me.sub, Some(srv.user.id.to_string()), "{backend:?}");
         // The code is single-use: a second exchange is invalid_grant.
         let again = client.exchange_code(&code).await;
@@ -70,7 +87,12 @@ async fn pkce_flow_against_keapsake() {
     let srv = TestServer::start(Backend::Sqlite).await;
     let client = client_for(&srv, &srv.app, MemoryTokenStore::new());
     let (url, verifier) = client.authorization_url_with_pkce("st-1").unwrap();
-    let get = |k: &str| url.query_pairs().find(|(key, _)| key == k).map(|(_, v)| v.into_owned()).unwrap();
+    let get = |k: &str| {
+        url.query_pairs()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
     let location = srv
         .authorize_with(
             &srv.app,
@@ -87,17 +109,26 @@ async fn pkce_flow_against_keapsake() {
     // A wrong verifier is refused; the right one works.
     let wrong = keapsake_sdk::PkceVerifier::generate().unwrap();
     let code = code_of(&location);
-    let err = client.exchange_code_with_pkce(&code, &wrong).await.unwrap_err();
+    let err = client
+        .exchange_code_with_pkce(&code, &wrong)
+        .await
+        .unwrap_err();
     assert_eq!(err.oauth_error(), Some("invalid_grant"));
 
     let location = srv
         .authorize_with(
             &srv.app,
             &srv.user,
-            AuthorizeOptions { pkce: Some((get("code_challenge"), "S256".into())), ..Default::default() },
+            AuthorizeOptions {
+                pkce: Some((get("code_challenge"), "S256".into())),
+                ..Default::default()
+            },
         )
         .await;
-    client.exchange_code_with_pkce(&code_of(&location), &verifier).await.unwrap();
+    client
+        .exchange_code_with_pkce(&code_of(&location), &verifier)
+        .await
+        .unwrap();
     client.userinfo().send().await.unwrap();
 }
 
@@ -107,9 +138,17 @@ async fn account_profile_round_trip() {
     let client = authorized(&srv, MemoryTokenStore::new()).await;
 
     let before = client.account().profile().send().await.unwrap();
-    let mut changed = AccountProfile { name: Some("Renamed by the SDK".into()), ..before.clone() };
+    let mut changed = AccountProfile {
+        name: Some("Renamed by the SDK".into()),
+        ..before.clone()
+    };
     changed.website = Some("https://example.com".into());
-    let after = client.account().update_profile(changed).send().await.unwrap();
+    let after = client
+        .account()
+        .update_profile(changed)
+        .send()
+        .await
+        .unwrap();
     let again = client.account().profile().send().await.unwrap();
 
     assert_eq!(after.name.as_deref(), Some("Renamed by the SDK"));
@@ -130,15 +169,37 @@ async fn refresh_rotates_and_the_old_refresh_token_stops_working() {
     let old_rt = first.refresh_token().unwrap().expose_secret().to_owned();
     let new_rt = second.refresh_token().unwrap().expose_secret().to_owned();
     assert_ne!(old_rt, new_rt);
-    assert_ne!(first.access_token().expose_secret(), second.access_token().expose_secret());
-    assert_eq!(store.get().unwrap().refresh_token().unwrap().expose_secret(), new_rt);
+    assert_ne!(
+        first.access_token().expose_secret(),
+        second.access_token().expose_secret()
+    );
+    assert_eq!(
+        store
+            .get()
+            .unwrap()
+            .refresh_token()
+            .unwrap()
+            .expose_secret(),
+        new_rt
+    );
     // Another client still holding the rotated token gets invalid_grant, and keeps its token.
     let stale_store = MemoryTokenStore::with_token(first.clone());
     let stale = client_for(&srv, &srv.app, stale_store.clone());
     let err = stale.refresh().await.unwrap_err();
-    assert!(matches!(&err, Error::OAuth { status: 400, error, .. } if error == "invalid_grant"), "{err:?}");
+    assert!(
+        matches!(&err, Error::OAuth { status: 400, error, .. } if error == "invalid_grant"),
+        "{err:?}"
+    );
     assert!(err.requires_reauthorization());
-    assert_eq!(stale_store.get().unwrap().refresh_token().unwrap().expose_secret(), old_rt);
+    assert_eq!(
+        stale_store
+            .get()
+            .unwrap()
+            .refresh_token()
+            .unwrap()
+            .expose_secret(),
+        old_rt
+    );
     // The rotated pair keeps working.
     client.userinfo().send().await.unwrap();
 }
@@ -165,7 +226,9 @@ async fn an_access_token_expired_on_the_server_is_refreshed_once_for_fifty_calle
         after.refresh_token().unwrap().expose_secret()
     );
     // …and only one: the previous refresh token is dead, the stored one alive.
-    let (status, _) = srv.refresh(&srv.app, before.refresh_token().unwrap().expose_secret()).await;
+    let (status, _) = srv
+        .refresh(&srv.app, before.refresh_token().unwrap().expose_secret())
+        .await;
     assert_eq!(status, 400);
     client.userinfo().send().await.unwrap();
 }
@@ -187,7 +250,10 @@ async fn the_file_store_keeps_the_grant_across_restarts() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }
 
@@ -196,32 +262,72 @@ async fn raw_requests_and_error_mapping_against_keapsake() {
     let srv = TestServer::start(Backend::Sqlite).await;
     let client = authorized(&srv, MemoryTokenStore::new()).await;
 
-    let v1 = client.request(Method::GET, "/crm/rest/v1/oauth/connect/userinfo").send().await.unwrap();
-    let v2 = client.request(Method::GET, "/crm/rest/v2/oauth/connect/userinfo").send().await.unwrap();
+    let v1 = client
+        .request(Method::GET, "/crm/rest/v1/oauth/connect/userinfo")
+        .send()
+        .await
+        .unwrap();
+    let v2 = client
+        .request(Method::GET, "/crm/rest/v2/oauth/connect/userinfo")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(v1.status().as_u16(), 200);
-    assert_eq!(v2.json::<serde_json::Value>().unwrap()["email"], srv.user.email.as_str());
+    assert_eq!(
+        v2.json::<serde_json::Value>().unwrap()["email"],
+        srv.user.email.as_str()
+    );
 
-    let unauthenticated = Keap::builder().base_url(srv.url()).api_key("KeapAK-not-a-real-key").build().unwrap();
+    let unauthenticated = Keap::builder()
+        .base_url(srv.url())
+        .api_key("KeapAK-not-a-real-key")
+        .build()
+        .unwrap();
     let err = unauthenticated.userinfo().send().await.unwrap_err();
     assert!(
         matches!(&err, Error::Auth { status: 401, errorcode: Some(c), .. } if c.contains("invalid_access_token")),
         "{err:?}"
     );
 
-    let missing = client.request(Method::GET, "/crm/rest/v1/no-such-thing").send().await.unwrap();
-    assert!(matches!(missing.error_for_status().unwrap_err(), Error::NotFound { .. }));
+    let missing = client
+        .request(Method::GET, "/crm/rest/v1/no-such-thing")
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        missing.error_for_status().unwrap_err(),
+        Error::NotFound { .. }
+    ));
 }
 
 #[tokio::test]
 async fn loopback_login_end_to_end() {
     let srv = TestServer::start(Backend::Sqlite).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let app = srv.add_app("sdk-login-test", &format!("http://127.0.0.1:{port}/callback")).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = srv
+        .add_app(
+            "sdk-login-test",
+            &format!("http://127.0.0.1:{port}/callback"),
+        )
+        .await;
     let store = MemoryTokenStore::new();
     let client = client_for(&srv, &app, store.clone());
-    let login = LoopbackLogin::start(&client).await.unwrap().with_timeout(Duration::from_secs(30));
+    let login = LoopbackLogin::start(&client)
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_secs(30));
     let authorize = login.authorize_url().clone();
-    let get = |k: &str| authorize.query_pairs().find(|(key, _)| key == k).map(|(_, v)| v.into_owned()).unwrap();
+    let get = |k: &str| {
+        authorize
+            .query_pairs()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
     let waiting = tokio::spawn(login.finish());
 
     // The user signs in and allows; the browser follows the redirect to the loopback port.

@@ -36,7 +36,15 @@ async fn code_exchange_sends_credentials_in_the_form_body_and_no_basic_header() 
     let expires_in = token.expires_at().unwrap() - time::OffsetDateTime::now_utc();
     assert!(expires_in > time::Duration::minutes(59) && expires_in <= time::Duration::hours(1));
     // Saved before it was handed back.
-    assert_eq!(store.get().unwrap().refresh_token().unwrap().expose_secret(), "r1");
+    assert_eq!(
+        store
+            .get()
+            .unwrap()
+            .refresh_token()
+            .unwrap()
+            .expose_secret(),
+        "r1"
+    );
 }
 
 #[tokio::test]
@@ -51,7 +59,10 @@ async fn code_exchange_with_pkce_adds_the_verifier() {
             ("redirect_uri", REDIRECT_URI.into()),
             ("client_id", CLIENT_ID.into()),
             ("client_secret", CLIENT_SECRET.into()),
-            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into()),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+            ),
         ]))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_body("a1", "r1")))
         .expect(1)
@@ -59,7 +70,10 @@ async fn code_exchange_with_pkce_adds_the_verifier() {
         .await;
     let client = oauth_client(&server, MemoryTokenStore::new());
 
-    client.exchange_code_with_pkce("c", &verifier).await.unwrap();
+    client
+        .exchange_code_with_pkce("c", &verifier)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -104,7 +118,11 @@ async fn a_used_code_is_an_oauth_error_with_the_rfc_code() {
     let err = client.exchange_code("used").await.unwrap_err();
 
     match &err {
-        Error::OAuth { status, error, description } => {
+        Error::OAuth {
+            status,
+            error,
+            description,
+        } => {
             assert_eq!(*status, 400);
             assert_eq!(error, "invalid_grant");
             assert_eq!(description.as_deref(), Some("Invalid authorization code"));
@@ -139,7 +157,10 @@ async fn refresh_rejected_with_invalid_grant_keeps_the_stored_token_and_is_not_r
     let second = client.userinfo().send().await.unwrap_err();
 
     for err in [&first, &second] {
-        assert!(matches!(err, Error::OAuth { error, .. } if error == "invalid_grant"), "{err:?}");
+        assert!(
+            matches!(err, Error::OAuth { error, .. } if error == "invalid_grant"),
+            "{err:?}"
+        );
         assert!(err.requires_reauthorization());
     }
     // Not lost, not overwritten: the user can still see what was stored and re-authorize.
@@ -171,13 +192,20 @@ async fn a_new_code_exchange_revives_a_client_whose_refresh_token_died() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .and(FormIs(vec![("grant_type", "refresh_token".into()), ("refresh_token", "r1".into())]))
-        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({"error":"invalid_grant"})))
+        .and(FormIs(vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", "r1".into()),
+        ]))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(serde_json::json!({"error":"invalid_grant"})),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .and(wiremock::matchers::body_string_contains("grant_type=authorization_code"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_body("a2", "r2")))
         .mount(&server)
         .await;
@@ -201,12 +229,17 @@ async fn a_token_body_that_is_not_a_token_is_an_unexpected_response() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"access_tok"#, "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"access_tok"#, "application/json"),
+        )
         .mount(&server)
         .await;
     let client = oauth_client(&server, MemoryTokenStore::new());
 
     let err = client.exchange_code("c").await.unwrap_err();
 
-    assert!(matches!(err, Error::UnexpectedResponse { status: 200, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::UnexpectedResponse { status: 200, .. }),
+        "{err:?}"
+    );
 }

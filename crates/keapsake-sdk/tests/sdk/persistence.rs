@@ -33,7 +33,10 @@ async fn tokens_survive_a_restart_and_every_rotation_is_on_disk() {
         .await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .and(FormIs(vec![("grant_type", "refresh_token".into()), ("refresh_token", "r1".into())]))
+        .and(FormIs(vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", "r1".into()),
+        ]))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_body("a2", "r2")))
         .expect(1)
         .mount(&server)
@@ -61,7 +64,11 @@ async fn tokens_survive_a_restart_and_every_rotation_is_on_disk() {
     #[cfg(unix)]
     {
         assert_eq!(mode(&file), 0o600, "token file must be private");
-        assert_eq!(mode(file.parent().unwrap()), 0o700, "created directory must be private");
+        assert_eq!(
+            mode(file.parent().unwrap()),
+            0o700,
+            "created directory must be private"
+        );
     }
 
     // Second run: the stored token is used as is, then rotated.
@@ -118,8 +125,12 @@ async fn a_corrupt_token_file_is_a_token_store_error() {
 
 #[test]
 fn the_file_format_is_plain_json_with_an_rfc3339_expiry() {
-    let t = Token::new("a", Some("r".into()), Some(time::macros::datetime!(2030-01-02 03:04:05 UTC)))
-        .with_scope("full|x.infusionsoft.com");
+    let t = Token::new(
+        "a",
+        Some("r".into()),
+        Some(time::macros::datetime!(2030-01-02 03:04:05 UTC)),
+    )
+    .with_scope("full|x.infusionsoft.com");
     let v: serde_json::Value = serde_json::from_str(&t.to_json().unwrap()).unwrap();
     assert_eq!(v["access_token"], "a");
     assert_eq!(v["refresh_token"], "r");

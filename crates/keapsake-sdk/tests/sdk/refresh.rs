@@ -27,7 +27,10 @@ async fn fifty_concurrent_calls_as_the_token_expires_make_exactly_one_refresh() 
     Mock::given(method("POST"))
         .and(path("/token"))
         .and(header("authorization", BASIC))
-        .and(FormIs(vec![("grant_type", "refresh_token".into()), ("refresh_token", "r1".into())]))
+        .and(FormIs(vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", "r1".into()),
+        ]))
         // Slow enough that every caller arrives while the refresh is in flight.
         .respond_with(
             ResponseTemplate::new(200)
@@ -51,7 +54,15 @@ async fn fifty_concurrent_calls_as_the_token_expires_make_exactly_one_refresh() 
         r.unwrap().unwrap();
     }
     server.verify().await;
-    assert_eq!(store.get().unwrap().refresh_token().unwrap().expose_secret(), "r2");
+    assert_eq!(
+        store
+            .get()
+            .unwrap()
+            .refresh_token()
+            .unwrap()
+            .expose_secret(),
+        "r2"
+    );
 }
 
 #[tokio::test]
@@ -167,15 +178,25 @@ async fn an_invalid_token_401_is_an_auth_error_without_refresh() {
         .respond_with(ResponseTemplate::new(401).set_body_json(invalid_fault()))
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
     let client = oauth_client(&server, store_with(valid_token("a1", "r1")));
 
     let err = client.userinfo().send().await.unwrap_err();
 
     match &err {
-        Error::Auth { message, errorcode, .. } => {
+        Error::Auth {
+            message, errorcode, ..
+        } => {
             assert_eq!(message, "Invalid Access Token");
-            assert_eq!(errorcode.as_deref(), Some("keymanagement.service.invalid_access_token"));
+            assert_eq!(
+                errorcode.as_deref(),
+                Some("keymanagement.service.invalid_access_token")
+            );
         }
         other => panic!("expected Error::Auth, got {other:?}"),
     }
@@ -213,14 +234,28 @@ async fn a_rotated_token_that_cannot_be_saved_is_never_used_until_it_is() {
     mount_userinfo_for(&server, "a2", 1).await;
     store.set_failing(false);
     client.userinfo().send().await.unwrap();
-    assert_eq!(store.inner.get().unwrap().refresh_token().unwrap().expose_secret(), "r2");
+    assert_eq!(
+        store
+            .inner
+            .get()
+            .unwrap()
+            .refresh_token()
+            .unwrap()
+            .expose_secret(),
+        "r2"
+    );
     server.verify().await;
 }
 
 #[tokio::test]
 async fn a_token_another_process_already_rotated_is_adopted_instead_of_refreshing() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path(USERINFO))
         .and(bearer_token("a1"))

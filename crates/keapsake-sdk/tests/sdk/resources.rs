@@ -75,7 +75,10 @@ async fn listing_contacts_sends_the_filters_and_reads_the_envelope() {
     let c = &page.items()[0];
     assert_eq!(c.id, ContactId(22));
     assert_eq!(c.primary_email(), Some("c22@example.com"));
-    assert_eq!(c.date_created, Some(time::macros::datetime!(2024-11-07 20:35:13 UTC)));
+    assert_eq!(
+        c.date_created,
+        Some(time::macros::datetime!(2024-11-07 20:35:13 UTC))
+    );
     // Keap's next link is present past the end; the count says there is nothing more.
     assert!(page.next_url().is_some());
     assert!(!page.has_next());
@@ -137,11 +140,28 @@ async fn pages_follow_the_servers_absolute_next_link_and_stream_every_item() {
     // By hand: page 1 → page 2.
     let first = client.contacts().list().limit(2).send().await.unwrap();
     let second = first.next_page().await.unwrap().unwrap();
-    assert_eq!(second.items().iter().map(|c| c.id.get()).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(
+        second
+            .items()
+            .iter()
+            .map(|c| c.id.get())
+            .collect::<Vec<_>>(),
+        vec![3, 4]
+    );
 
     // As a stream: all five, and no request past the end.
-    let all: Vec<_> = client.contacts().list().limit(2).stream().try_collect().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(all.iter().map(|c| c.id.get()).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    let all: Vec<_> = client
+        .contacts()
+        .list()
+        .limit(2)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        all.iter().map(|c| c.id.get()).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
     // Pages 1 and 2 were fetched twice (by hand, then by the stream); page 3 once; none after.
     server.verify().await;
 }
@@ -169,10 +189,23 @@ async fn a_next_link_naming_another_host_is_moved_onto_the_api_origin() {
         .await;
     let client = client(&server);
 
-    let tags: Vec<_> = client.tags().list().limit(1).stream().try_collect().await.unwrap();
+    let tags: Vec<_> = client
+        .tags()
+        .list()
+        .limit(1)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
 
-    assert_eq!(tags.iter().map(|t| t.id).collect::<Vec<_>>(), vec![TagId(1), TagId(2)]);
-    assert_eq!(tags[1].category.as_ref().unwrap().name.as_deref(), Some("Newsletter"));
+    assert_eq!(
+        tags.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![TagId(1), TagId(2)]
+    );
+    assert_eq!(
+        tags[1].category.as_ref().unwrap().name.as_deref(),
+        Some("Newsletter")
+    );
     server.verify().await;
 }
 
@@ -197,7 +230,14 @@ async fn without_a_count_paging_stops_at_an_empty_page() {
         .await;
     let client = client(&server);
 
-    let tags: Vec<_> = client.tags().list().limit(1).stream().try_collect().await.unwrap();
+    let tags: Vec<_> = client
+        .tags()
+        .list()
+        .limit(1)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
 
     assert_eq!(tags.len(), 1);
     server.verify().await;
@@ -231,7 +271,9 @@ async fn contact_crud_request_shapes() {
     Mock::given(method("PATCH"))
         .and(path("/crm/rest/v1/contacts/23"))
         .and(query_param("update_mask", "family_name"))
-        .and(body_json(json!({"family_name": "Byron", "given_name": "ignored by the mask"})))
+        .and(body_json(
+            json!({"family_name": "Byron", "given_name": "ignored by the mask"}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(contact(23)))
         .expect(1)
         .mount(&server)
@@ -255,7 +297,12 @@ async fn contact_crud_request_shapes() {
     let client = client(&server);
     let contacts = client.contacts();
 
-    let got = contacts.get(22).optional_properties(["custom_fields"]).send().await.unwrap();
+    let got = contacts
+        .get(22)
+        .optional_properties(["custom_fields"])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.custom_fields[0].content, json!("blue"));
     assert_eq!(got.anniversary, Some(time::macros::date!(2001 - 02 - 03)));
     assert_eq!(got.company.unwrap().company_name.as_deref(), Some("ACME"));
@@ -275,13 +322,23 @@ async fn contact_crud_request_shapes() {
     assert_eq!(created.id, ContactId(23));
 
     contacts
-        .update(created.id, ContactInput::new().family_name("Byron").given_name("ignored by the mask"))
+        .update(
+            created.id,
+            ContactInput::new()
+                .family_name("Byron")
+                .given_name("ignored by the mask"),
+        )
         .update_mask(["family_name"])
         .send()
         .await
         .unwrap();
     contacts
-        .upsert(ContactInput::new().email("ada@example.com").job_title("Analyst"), DuplicateOption::EmailAndName)
+        .upsert(
+            ContactInput::new()
+                .email("ada@example.com")
+                .job_title("Analyst"),
+            DuplicateOption::EmailAndName,
+        )
         .send()
         .await
         .unwrap();
@@ -305,7 +362,10 @@ async fn contact_tags_list_apply_and_remove() {
     Mock::given(method("POST"))
         .and(path("/crm/rest/v1/contacts/22/tags"))
         .and(body_json(json!({"tagIds": [91, 92]})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"91": "DUPLICATE", "92": "TAG_ID_NOT_FOUND"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"91": "DUPLICATE", "92": "TAG_ID_NOT_FOUND"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -324,11 +384,21 @@ async fn contact_tags_list_apply_and_remove() {
     assert_eq!(applied.tag.category.as_deref(), Some("Newsletter"));
     assert!(applied.date_applied.is_some());
 
-    let results = client.contacts().apply_tags(22, [91, 92]).send().await.unwrap();
+    let results = client
+        .contacts()
+        .apply_tags(22, [91, 92])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(results[&TagId(91)], ApplyOutcome::Duplicate);
     assert_eq!(results[&TagId(92)], ApplyOutcome::TagNotFound);
 
-    client.contacts().remove_tags(22, [91, 92]).send().await.unwrap();
+    client
+        .contacts()
+        .remove_tags(22, [91, 92])
+        .send()
+        .await
+        .unwrap();
     server.verify().await;
 }
 
@@ -339,7 +409,10 @@ async fn tags_list_get_create_apply_remove() {
         .and(path("/crm/rest/v1/tags"))
         .and(query_param("category", "10"))
         .and(query_param("name", "VIP"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tags": [{"id": 5, "name": "VIP"}], "count": 1})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"tags": [{"id": 5, "name": "VIP"}], "count": 1})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -353,7 +426,9 @@ async fn tags_list_get_create_apply_remove() {
         .await;
     Mock::given(method("POST"))
         .and(path("/crm/rest/v1/tags"))
-        .and(body_json(json!({"name": "VIP", "description": "Big spenders", "category": {"id": 10}})))
+        .and(body_json(
+            json!({"name": "VIP", "description": "Big spenders", "category": {"id": 10}}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 5, "name": "VIP"})))
         .expect(1)
         .mount(&server)
@@ -361,7 +436,10 @@ async fn tags_list_get_create_apply_remove() {
     Mock::given(method("POST"))
         .and(path("/crm/rest/v1/tags/5/contacts"))
         .and(body_json(json!({"ids": [1, 2, 3]})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"1": "SUCCESS", "2": "DUPLICATE", "3": "CONTACT_NOT_FOUND"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"1": "SUCCESS", "2": "DUPLICATE", "3": "CONTACT_NOT_FOUND"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -397,7 +475,10 @@ async fn tags_list_get_create_apply_remove() {
     let results = tags.apply(5, [1, 2, 3]).send().await.unwrap();
     assert!(results[&ContactId(1)].is_applied() && results[&ContactId(2)].is_applied());
     assert_eq!(results[&ContactId(3)], ApplyOutcome::ContactNotFound);
-    tags.remove(5, [ContactId(1), ContactId(2)]).send().await.unwrap();
+    tags.remove(5, [ContactId(1), ContactId(2)])
+        .send()
+        .await
+        .unwrap();
     let tagged = tags.contacts(5).send().await.unwrap();
     assert_eq!(tagged.items()[0].contact.first_name.as_deref(), Some("A"));
     server.verify().await;
@@ -417,8 +498,13 @@ async fn account_profile_get_and_put() {
         .await;
     Mock::given(method("PUT"))
         .and(path("/crm/rest/v1/account/profile"))
-        .and(body_json(json!({"name": "Renamed Co", "website": "https://example.com"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "Renamed Co", "website": "https://example.com"})))
+        .and(body_json(
+            json!({"name": "Renamed Co", "website": "https://example.com"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"name": "Renamed Co", "website": "https://example.com"})),
+        )
         .expect(1)
         .mount(&server)
         .await;

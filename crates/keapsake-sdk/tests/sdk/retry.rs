@@ -11,7 +11,12 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::*;
 
 fn key_client(server: &MockServer, policy: RetryPolicy) -> Keap {
-    Keap::builder().base_url(server.uri()).api_key("KeapAK-test").retry_policy(policy).build().unwrap()
+    Keap::builder()
+        .base_url(server.uri())
+        .api_key("KeapAK-test")
+        .retry_policy(policy)
+        .build()
+        .unwrap()
 }
 
 fn quota_violation() -> serde_json::Value {
@@ -49,7 +54,11 @@ async fn a_429_storm_is_waited_out_honouring_retry_after() {
 
     assert_eq!(c.given_name.as_deref(), Some("Ada"));
     // Two waits of Retry-After: 1, not the 10–50 ms backoff.
-    assert!(started.elapsed() >= Duration::from_millis(1900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
     server.verify().await;
 }
 
@@ -71,7 +80,12 @@ async fn a_429_on_post_is_retried_too_because_the_gateway_refused_it_unprocessed
         .await;
     let client = key_client(&server, fast_retries());
 
-    client.contacts().create(ContactInput::new().email("ada@example.com")).send().await.unwrap();
+    client
+        .contacts()
+        .create(ContactInput::new().email("ada@example.com"))
+        .send()
+        .await
+        .unwrap();
 
     server.verify().await;
 }
@@ -98,9 +112,17 @@ async fn a_retry_after_longer_than_the_policy_allows_fails_at_once_with_the_wait
 
     assert!(started.elapsed() < Duration::from_secs(2));
     match &err {
-        Error::RateLimited { retry_after, errorcode, quota, .. } => {
+        Error::RateLimited {
+            retry_after,
+            errorcode,
+            quota,
+            ..
+        } => {
             assert_eq!(*retry_after, Some(Duration::from_secs(3600)));
-            assert_eq!(errorcode.as_deref(), Some("policies.ratelimit.QuotaViolation"));
+            assert_eq!(
+                errorcode.as_deref(),
+                Some("policies.ratelimit.QuotaViolation")
+            );
             assert_eq!(quota.product_quota[0].available, Some(0));
         }
         other => panic!("expected RateLimited, got {other:?}"),
@@ -122,7 +144,16 @@ async fn a_429_that_outlasts_the_retries_is_rate_limited() {
 
     let err = client.contacts().get(22).send().await.unwrap_err();
 
-    assert!(matches!(err, Error::RateLimited { retry_after: None, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                retry_after: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     server.verify().await;
 }
 
@@ -154,15 +185,25 @@ async fn a_503_on_post_is_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/crm/rest/v1/contacts"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message":"Service Unavailable"})))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(json!({"message":"Service Unavailable"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let client = key_client(&server, fast_retries());
 
-    let err = client.contacts().create(ContactInput::new().email("a@b.c")).send().await.unwrap_err();
+    let err = client
+        .contacts()
+        .create(ContactInput::new().email("a@b.c"))
+        .send()
+        .await
+        .unwrap_err();
 
-    assert!(matches!(&err, Error::Api { status: 503, message } if message == "Service Unavailable"), "{err:?}");
+    assert!(
+        matches!(&err, Error::Api { status: 503, message } if message == "Service Unavailable"),
+        "{err:?}"
+    );
     server.verify().await;
 }
 
@@ -205,7 +246,11 @@ async fn a_slow_server_times_out_as_a_transport_error() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/crm/rest/v1/contacts/22"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(contact_json()).set_delay(Duration::from_secs(5)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(contact_json())
+                .set_delay(Duration::from_secs(5)),
+        )
         .mount(&server)
         .await;
     let client = Keap::builder()
@@ -224,7 +269,11 @@ async fn a_slow_server_times_out_as_a_transport_error() {
 #[tokio::test]
 async fn an_unreachable_server_is_a_transport_error() {
     // A port nothing listens on: bind, note it, drop.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = Keap::builder()
         .base_url(format!("http://127.0.0.1:{port}"))
         .api_key("k")

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use keapsake_sdk::{Keap, MemoryTokenStore, OAuthApp, RetryPolicy, Token, TokenStore, TokenStoreError};
+use keapsake_sdk::{
+    Keap, MemoryTokenStore, OAuthApp, RetryPolicy, Token, TokenStore, TokenStoreError,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use wiremock::{Match, MockServer, Request};
@@ -74,8 +76,14 @@ pub struct FormIs(pub Vec<(&'static str, String)>);
 
 impl Match for FormIs {
     fn matches(&self, req: &Request) -> bool {
-        let mut got: Vec<(String, String)> = url::form_urlencoded::parse(&req.body).into_owned().collect();
-        let mut want: Vec<(String, String)> = self.0.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let mut got: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+            .into_owned()
+            .collect();
+        let mut want: Vec<(String, String)> = self
+            .0
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         got.sort();
         want.sort();
         got == want

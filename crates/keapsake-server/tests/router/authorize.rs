@@ -414,7 +414,10 @@ async fn consent_names_the_app_and_the_account() {
     assert!(html.contains("Bakery Sync &#60;Pro&#62;"));
     assert!(html.contains("Acme Bakery"));
     assert!(html.contains("ab123.infusionsoft.com"));
-    assert!(html.contains("https://app.example.com<"), "where the user will land");
+    assert!(
+        html.contains("https://app.example.com<"),
+        "where the user will land"
+    );
     assert!(html.contains("value=\"deny\""));
     assert_eq!(
         page.hidden("account_id").unwrap(),

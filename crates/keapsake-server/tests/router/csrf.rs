@@ -95,7 +95,9 @@ async fn forged_login_posts_are_refused_and_sign_nobody_in() {
         )
         .await;
     ok.assert_status(StatusCode::SEE_OTHER);
-    println!("FIGURE [SECURITY §4] forged login posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change");
+    println!(
+        "FIGURE [SECURITY §4] forged login posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +172,9 @@ async fn forged_choose_posts_are_refused() {
         .await;
     ok.assert_status(StatusCode::OK);
     assert!(ok.text().contains("value=\"allow\""));
-    println!("FIGURE [SECURITY §4] forged account-choice posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change");
+    println!(
+        "FIGURE [SECURITY §4] forged account-choice posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change"
+    );
 }
 
 #[tokio::test]
@@ -228,7 +232,9 @@ async fn forged_consent_posts_are_refused_and_issue_no_code() {
         .await;
     ok.assert_status(StatusCode::FOUND);
     assert!(ok.location_param("code").is_some());
-    println!("FIGURE [SECURITY §4] forged consent posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change");
+    println!(
+        "FIGURE [SECURITY §4] forged consent posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change"
+    );
 }
 
 #[tokio::test]
@@ -343,5 +349,7 @@ async fn forged_logout_posts_are_refused_and_keep_the_session() {
             .text()
             .contains("value=\"allow\"")
     );
-    println!("FIGURE [SECURITY §4] forged logout posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change");
+    println!(
+        "FIGURE [SECURITY §4] forged logout posts (no token, other session's token, stale token, foreign Origin): 0 accepted, no state change"
+    );
 }

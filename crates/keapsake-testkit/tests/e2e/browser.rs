@@ -29,7 +29,10 @@ async fn start_chromedriver() -> (Driver, u16) {
         .spawn()
         .expect("chromedriver must be installed (apt-get install chromium chromium-driver; ./scripts/test does it)");
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return (Driver(child), port);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -61,18 +64,46 @@ async fn chromium_logs_in_chooses_an_account_allows_and_lands_on_the_redirect_ur
     ] {
         caps.add_arg(arg).unwrap();
     }
-    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("a browser session");
+    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+        .await
+        .expect("a browser session");
     let result = async {
-        let url = srv.authorize_url(&srv.app, &keapsake_testkit::AuthorizeOptions { state: Some("browser".into()), ..Default::default() });
+        let url = srv.authorize_url(
+            &srv.app,
+            &keapsake_testkit::AuthorizeOptions {
+                state: Some("browser".into()),
+                ..Default::default()
+            },
+        );
         driver.goto(url).await?;
-        driver.find(By::Name("email")).await?.send_keys(&user.email).await?;
-        driver.find(By::Name("password")).await?.send_keys(&user.password).await?;
-        driver.find(By::Css("button[type=submit]")).await?.click().await?;
+        driver
+            .find(By::Name("email"))
+            .await?
+            .send_keys(&user.email)
+            .await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(&user.password)
+            .await?;
+        driver
+            .find(By::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
         // Two accounts: pick the second.
         let choice = format!("input[name=account_id][value='{}']", accounts[1].id);
         driver.find(By::Css(&choice)).await?.click().await?;
-        driver.find(By::Css("button[type=submit]")).await?.click().await?;
-        driver.find(By::Css("button[name=decision][value=allow]")).await?.click().await?;
+        driver
+            .find(By::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        driver
+            .find(By::Css("button[name=decision][value=allow]"))
+            .await?
+            .click()
+            .await?;
         for _ in 0..100 {
             let now = driver.current_url().await?;
             if now.as_str().starts_with(&srv.app.redirect_uri) {
@@ -92,11 +123,17 @@ async fn chromium_logs_in_chooses_an_account_allows_and_lands_on_the_redirect_ur
         }
     };
     driver.quit().await.ok();
-    assert!(landed.as_str().starts_with(&srv.app.redirect_uri), "landed on {landed}");
+    assert!(
+        landed.as_str().starts_with(&srv.app.redirect_uri),
+        "landed on {landed}"
+    );
     let q: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
     assert_eq!(q.get("state").map(String::as_str), Some("browser"));
     let code = q.get("code").expect("a code in the redirect");
     let (s, tok) = srv.exchange(&srv.app, code).await;
     assert_eq!(s, 200, "{tok}");
-    assert_eq!(tok["scope"], format!("full|{}.infusionsoft.com", accounts[1].alias));
+    assert_eq!(
+        tok["scope"],
+        format!("full|{}.infusionsoft.com", accounts[1].alias)
+    );
 }

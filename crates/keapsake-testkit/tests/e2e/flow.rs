@@ -8,7 +8,17 @@ use serde_json::Value;
 fn assert_token_body(v: &Value, alias: &str) {
     let obj = v.as_object().expect("a JSON object");
     let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["access_token", "token_type", "expires_in", "refresh_token", "scope"], "field order");
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "token_type",
+            "expires_in",
+            "refresh_token",
+            "scope"
+        ],
+        "field order"
+    );
     assert_eq!(v["token_type"], "bearer");
     assert_eq!(v["expires_in"], 3600);
     assert_eq!(v["scope"], format!("full|{alias}.infusionsoft.com"));
@@ -17,7 +27,12 @@ fn assert_token_body(v: &Value, alias: &str) {
 }
 
 async fn get_json(url: &str, bearer: &str) -> (u16, Value) {
-    let r = reqwest::Client::new().get(url).bearer_auth(bearer).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
 }
@@ -42,7 +57,17 @@ async fn full_flow(backend: Backend) {
     let (s, v2) = get_json(&srv.at("crm/rest/v2/oauth/connect/userinfo"), at).await;
     assert_eq!(s, 200);
     assert_eq!(v2["tenant_id"], srv.account.alias);
-    for k in ["email", "sub", "id", "keap_id", "family_name", "given_name", "middle_name", "preferred_name", "tenant_id"] {
+    for k in [
+        "email",
+        "sub",
+        "id",
+        "keap_id",
+        "family_name",
+        "given_name",
+        "middle_name",
+        "preferred_name",
+        "tenant_id",
+    ] {
         assert!(v2[k].is_string(), "v2 userinfo {k} must be a string: {v2}");
     }
     assert!(v2["is_admin"].is_boolean());
@@ -51,7 +76,12 @@ async fn full_flow(backend: Backend) {
     assert!(profile.is_object());
 
     // Access token in the query string works too (keap-python).
-    let r = reqwest::get(format!("{}?access_token={at}", srv.at("crm/rest/v1/oauth/connect/userinfo"))).await.unwrap();
+    let r = reqwest::get(format!(
+        "{}?access_token={at}",
+        srv.at("crm/rest/v1/oauth/connect/userinfo")
+    ))
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
 
     // Refresh with Basic (what Keap documents): a new pair, the old refresh token stops working.
@@ -62,7 +92,10 @@ async fn full_flow(backend: Backend) {
     assert_ne!(tok2["refresh_token"], tok["refresh_token"]);
     let (s, err) = srv.refresh(&srv.app, rt1).await;
     assert_eq!(s, 400);
-    assert_eq!(err, serde_json::json!({"error": "invalid_grant", "error_description": "Invalid Refresh Token"}));
+    assert_eq!(
+        err,
+        serde_json::json!({"error": "invalid_grant", "error_description": "Invalid Refresh Token"})
+    );
 
     // Refresh with credentials in the body also works.
     let r = reqwest::Client::new()
@@ -79,7 +112,11 @@ async fn full_flow(backend: Backend) {
     assert_eq!(r.status(), 200);
     let tok3: Value = r.json().await.unwrap();
     assert_token_body(&tok3, &srv.account.alias);
-    let (s, _) = get_json(&srv.at("crm/rest/v1/oauth/connect/userinfo"), tok3["access_token"].as_str().unwrap()).await;
+    let (s, _) = get_json(
+        &srv.at("crm/rest/v1/oauth/connect/userinfo"),
+        tok3["access_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(s, 200);
 }
 on_both_stores!(full_flow);
@@ -90,14 +127,21 @@ async fn code_exchange_with_basic_auth(backend: Backend) {
     let r = reqwest::Client::new()
         .post(srv.at("token"))
         .basic_auth(&srv.app.client_id, Some(&srv.app.client_secret))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &srv.app.redirect_uri)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &srv.app.redirect_uri),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["pragma"], "no-cache");
-    assert_eq!(r.headers()["content-type"], "application/json;charset=UTF-8");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
     let v: Value = r.json().await.unwrap();
     assert_token_body(&v, &srv.account.alias);
 }
@@ -107,20 +151,36 @@ async fn user_with_two_accounts_chooses_one(backend: Backend) {
     let srv = TestServer::start(backend).await;
     let email = format!("multi-{}@example.com", keapsake_testkit::unique_suffix());
     let (user, accounts) = srv.add_user_with_accounts(&email, 2).await;
-    let opts = AuthorizeOptions { account: Some(accounts[1].id), state: Some("s 1&2".into()), ..Default::default() };
+    let opts = AuthorizeOptions {
+        account: Some(accounts[1].id),
+        state: Some("s 1&2".into()),
+        ..Default::default()
+    };
     let loc = srv.authorize_with(&srv.app, &user, opts).await;
     let u = url::Url::parse(&loc).unwrap();
     let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();
-    assert_eq!(q.get("state").map(String::as_str), Some("s 1&2"), "state echoed byte for byte");
+    assert_eq!(
+        q.get("state").map(String::as_str),
+        Some("s 1&2"),
+        "state echoed byte for byte"
+    );
     let (s, tok) = srv.exchange(&srv.app, &q["code"]).await;
     assert_eq!(s, 200);
-    assert_eq!(tok["scope"], format!("full|{}.infusionsoft.com", accounts[1].alias), "the chosen account, not the first");
+    assert_eq!(
+        tok["scope"],
+        format!("full|{}.infusionsoft.com", accounts[1].alias),
+        "the chosen account, not the first"
+    );
 }
 on_both_stores!(user_with_two_accounts_chooses_one);
 
 async fn deny_redirects_with_access_denied(backend: Backend) {
     let srv = TestServer::start(backend).await;
-    let opts = AuthorizeOptions { deny: true, state: Some("xyz".into()), ..Default::default() };
+    let opts = AuthorizeOptions {
+        deny: true,
+        state: Some("xyz".into()),
+        ..Default::default()
+    };
     let loc = srv.authorize_with(&srv.app, &srv.user, opts).await;
     let u = url::Url::parse(&loc).unwrap();
     let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();
@@ -136,10 +196,20 @@ async fn pkce_s256_round_trip(backend: Backend) {
     use sha2::Digest as _;
     let srv = TestServer::start(backend).await;
     let verifier = "a-verifier-that-is-long-enough-to-be-valid-0123456789";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
-    let opts = AuthorizeOptions { pkce: Some((challenge, "S256".into())), ..Default::default() };
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    let opts = AuthorizeOptions {
+        pkce: Some((challenge, "S256".into())),
+        ..Default::default()
+    };
     let loc = srv.authorize_with(&srv.app, &srv.user, opts).await;
-    let code = url::Url::parse(&loc).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = url::Url::parse(&loc)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     let post = |v: &'static str| {
         reqwest::Client::new().post(srv.at("token")).form(&[
             ("grant_type", "authorization_code"),
@@ -150,10 +220,17 @@ async fn pkce_s256_round_trip(backend: Backend) {
             ("code_verifier", v),
         ])
     };
-    let wrong = post("a-verifier-that-is-long-enough-to-be-valid-0123456780").send().await.unwrap();
+    let wrong = post("a-verifier-that-is-long-enough-to-be-valid-0123456780")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 400);
     let right = post(verifier).send().await.unwrap();
-    assert_eq!(right.status(), 200, "a wrong verifier must not consume the code");
+    assert_eq!(
+        right.status(),
+        200,
+        "a wrong verifier must not consume the code"
+    );
 }
 on_both_stores!(pkce_s256_round_trip);
 
@@ -175,7 +252,9 @@ async fn expired_access_token_gets_the_apigee_fault(backend: Backend) {
         serde_json::json!({"fault":{"faultstring":"Access Token expired","detail":{"errorcode":"keymanagement.service.access_token_expired"}}})
     );
     // The refresh token still works after the access token expired.
-    let (s, _) = srv.refresh(&srv.app, tok["refresh_token"].as_str().unwrap()).await;
+    let (s, _) = srv
+        .refresh(&srv.app, tok["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(s, 200);
 }
 on_both_stores!(expired_access_token_gets_the_apigee_fault);

@@ -6,16 +6,20 @@
 use keapsake_testkit::{Backend, TestServer};
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthUrl, AuthType, AuthorizationCode, ClientId, ClientSecret, HttpRequest, HttpResponse, RedirectUrl,
-    RefreshToken, TokenResponse as _, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, HttpRequest, HttpResponse,
+    RedirectUrl, RefreshToken, TokenResponse as _, TokenUrl,
 };
-
 
 /// oauth2 5.0's `reqwest` feature pins reqwest 0.12; this adapter speaks reqwest 0.13.
 async fn http(req: HttpRequest) -> Result<HttpResponse, std::io::Error> {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let (parts, body) = req.into_parts();
-    let mut rb = client.request(parts.method, parts.uri.to_string()).body(body);
+    let mut rb = client
+        .request(parts.method, parts.uri.to_string())
+        .body(body);
     for (k, v) in parts.headers.iter() {
         rb = rb.header(k, v);
     }
@@ -38,14 +42,33 @@ async fn oauth2_crate_exchanges_and_refreshes(backend: Backend) {
 
     let code = srv.authorize(&srv.app, &srv.user).await;
     let body_client = base.clone().set_auth_type(AuthType::RequestBody);
-    let tok = body_client.exchange_code(AuthorizationCode::new(code)).request_async(&http).await.expect("code exchange");
+    let tok = body_client
+        .exchange_code(AuthorizationCode::new(code))
+        .request_async(&http)
+        .await
+        .expect("code exchange");
     assert_eq!(tok.expires_in().map(|d| d.as_secs()), Some(3600));
-    let rt = tok.refresh_token().expect("a refresh token").secret().clone();
+    let rt = tok
+        .refresh_token()
+        .expect("a refresh token")
+        .secret()
+        .clone();
 
     let basic_client = base.set_auth_type(AuthType::BasicAuth);
-    let tok2 = basic_client.exchange_refresh_token(&RefreshToken::new(rt.clone())).request_async(&http).await.expect("refresh");
-    assert_ne!(tok2.refresh_token().unwrap().secret(), &rt, "refresh rotates");
-    let again = basic_client.exchange_refresh_token(&RefreshToken::new(rt)).request_async(&http).await;
+    let tok2 = basic_client
+        .exchange_refresh_token(&RefreshToken::new(rt.clone()))
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    assert_ne!(
+        tok2.refresh_token().unwrap().secret(),
+        &rt,
+        "refresh rotates"
+    );
+    let again = basic_client
+        .exchange_refresh_token(&RefreshToken::new(rt))
+        .request_async(&http)
+        .await;
     assert!(again.is_err(), "the rotated refresh token is refused");
 }
 on_both_stores!(oauth2_crate_exchanges_and_refreshes);

@@ -49,8 +49,7 @@ const A_EMAIL: &str = "iso-owner@example.com";
 /// Stage of the default pipeline (static, the same in every account).
 const STAGE: i64 = 1;
 
-const BODY_MISSING: &str =
-    r#"{"fault":{"faultstring":"Invalid access token","detail":{"errorcode":"oauth.v2.InvalidAccessToken"}}}"#;
+const BODY_MISSING: &str = r#"{"fault":{"faultstring":"Invalid access token","detail":{"errorcode":"oauth.v2.InvalidAccessToken"}}}"#;
 const BODY_INVALID: &str = r#"{"fault":{"faultstring":"Invalid Access Token","detail":{"errorcode":"keymanagement.service.invalid_access_token"}}}"#;
 const BODY_EXPIRED: &str = r#"{"fault":{"faultstring":"Access Token expired","detail":{"errorcode":"keymanagement.service.access_token_expired"}}}"#;
 const WWW_AUTHENTICATE: &str = r#"Bearer realm="keapsake", error="invalid_token""#;
@@ -63,7 +62,10 @@ const WWW_AUTHENTICATE: &str = r#"Bearer realm="keapsake", error="invalid_token"
 /// `shared/keap/openapi-v1.json` found walking up from this crate.
 fn spec_path() -> PathBuf {
     if let Ok(dir) = std::env::var("KEAPSAKE_SHARED") {
-        for p in [Path::new(&dir).join("keap/openapi-v1.json"), Path::new(&dir).join("openapi-v1.json")] {
+        for p in [
+            Path::new(&dir).join("keap/openapi-v1.json"),
+            Path::new(&dir).join("openapi-v1.json"),
+        ] {
             if p.is_file() {
                 return p;
             }
@@ -78,7 +80,10 @@ fn spec_path() -> PathBuf {
         }
         dir = d.parent();
     }
-    panic!("no shared/keap/openapi-v1.json above {}; set KEAPSAKE_SHARED", env!("CARGO_MANIFEST_DIR"))
+    panic!(
+        "no shared/keap/openapi-v1.json above {}; set KEAPSAKE_SHARED",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// One operation: a method on a path template relative to `/crm/rest` (`/v1/contacts/{id}`).
@@ -101,18 +106,30 @@ impl Op {
 fn operations() -> Vec<Op> {
     let path = spec_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let spec: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let paths = spec["paths"].as_object().expect("the spec has paths");
     let mut ops = Vec::new();
     for (template, item) in paths {
         for m in ["get", "post", "put", "patch", "delete"] {
             if item.get(m).is_some() {
-                ops.push(Op { method: Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap(), template: template.clone() });
+                ops.push(Op {
+                    method: Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap(),
+                    template: template.clone(),
+                });
             }
         }
     }
-    assert!(ops.len() >= 100, "{}: only {} operations", path.display(), ops.len());
-    ops.push(Op { method: Method::GET, template: "/v2/oauth/connect/userinfo".to_owned() });
+    assert!(
+        ops.len() >= 100,
+        "{}: only {} operations",
+        path.display(),
+        ops.len()
+    );
+    ops.push(Op {
+        method: Method::GET,
+        template: "/v2/oauth/connect/userinfo".to_owned(),
+    });
     ops
 }
 
@@ -226,8 +243,16 @@ struct Probe {
 /// implements (each naming every id it can refer to), list filters by id, `{}` for other
 /// writes.
 fn probes(op: &Op) -> Vec<Probe> {
-    let q = |s: &str| Probe { query: s.to_owned(), body: None, tailored: true };
-    let b = |v: Value| Probe { query: String::new(), body: Some(v), tailored: true };
+    let q = |s: &str| Probe {
+        query: s.to_owned(),
+        body: None,
+        tailored: true,
+    };
+    let b = |v: Value| Probe {
+        query: String::new(),
+        body: Some(v),
+        tailored: true,
+    };
     let contact_refs = json!({"given_name": "Intruder", "company": {"id": "@company@"}, "owner_id": "@user@",
                               "custom_fields": [{"id": "@contact_field@", "content": "intruded"}]});
     let mut new_contact = contact_refs.clone();
@@ -238,37 +263,69 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("GET", "/v1/opportunities") => vec![q(""), q("user_id=@user@")],
         ("GET", "/v1/tags") => vec![q(""), q("category=@category@")],
         ("POST", "/v1/contacts") => vec![b(new_contact)],
-        ("PUT", "/v1/contacts") => vec![b(json!({"duplicate_option": "Email", "given_name": "Intruder",
-                                                 "email_addresses": [{"email": A_EMAIL, "field": "EMAIL1"}]}))],
+        ("PUT", "/v1/contacts") => vec![b(
+            json!({"duplicate_option": "Email", "given_name": "Intruder",
+                                                 "email_addresses": [{"email": A_EMAIL, "field": "EMAIL1"}]}),
+        )],
         ("PATCH", "/v1/contacts/{contactId}") => vec![b(contact_refs)],
-        ("POST", "/v1/contacts/model/customFields") => vec![b(json!({"label": "Intruder field", "field_type": "Text"}))],
+        ("POST", "/v1/contacts/model/customFields") => {
+            vec![b(json!({"label": "Intruder field", "field_type": "Text"}))]
+        }
         ("POST", "/v1/contacts/{contactId}/tags") => vec![b(json!({"tagIds": ["@tag@"]}))],
         ("DELETE", "/v1/contacts/{contactId}/tags") => vec![q("ids=@tag@")],
         ("POST", "/v1/companies") => vec![b(json!({"company_name": "Intruder Co"}))],
-        ("PATCH", "/v1/companies/{companyId}") => vec![b(json!({"company_name": "Intruder Co", "website": "intruder.test"}))],
-        ("POST", "/v1/notes") => vec![b(json!({"contact_id": "@contact@", "user_id": "@user@", "title": "Intruder"}))],
-        ("PUT", "/v1/notes/{noteId}") => vec![b(json!({"contact_id": "@contact@", "title": "Intruder"}))],
-        ("PATCH", "/v1/notes/{noteId}") => vec![b(json!({"title": "Intruder", "user_id": "@user@"}))],
+        ("PATCH", "/v1/companies/{companyId}") => vec![b(
+            json!({"company_name": "Intruder Co", "website": "intruder.test"}),
+        )],
+        ("POST", "/v1/notes") => vec![b(
+            json!({"contact_id": "@contact@", "user_id": "@user@", "title": "Intruder"}),
+        )],
+        ("PUT", "/v1/notes/{noteId}") => {
+            vec![b(json!({"contact_id": "@contact@", "title": "Intruder"}))]
+        }
+        ("PATCH", "/v1/notes/{noteId}") => {
+            vec![b(json!({"title": "Intruder", "user_id": "@user@"}))]
+        }
         ("POST", "/v1/notes/model/customFields" | "/v1/tasks/model/customFields") => {
-            vec![b(json!({"label": "Intruder note field", "field_type": "Text"}))]
+            vec![b(
+                json!({"label": "Intruder note field", "field_type": "Text"}),
+            )]
         }
         ("POST", "/v1/tasks") => vec![b(json!({"title": "Intruder", "due_date": "2024-12-01",
                                                "contact": {"id": "@contact@"}, "user_id": "@user@"}))],
-        ("PUT", "/v1/tasks/{taskId}") => vec![b(json!({"title": "Intruder", "due_date": "2024-12-01", "contact": {"id": "@contact@"}}))],
-        ("PATCH", "/v1/tasks/{taskId}") => vec![b(json!({"title": "Intruder", "completed": true, "user_id": "@user@"}))],
-        ("POST", "/v1/opportunities") => vec![b(json!({"opportunity_title": "Intruder", "contact": {"id": "@contact@"},
-                                                       "stage": {"id": STAGE}, "user": {"id": "@user@"}}))],
-        ("PUT", "/v1/opportunities") => vec![b(json!({"id": "@opportunity@", "opportunity_title": "Intruder",
-                                                      "contact": {"id": "@contact@"}, "stage": {"id": STAGE}}))],
+        ("PUT", "/v1/tasks/{taskId}") => vec![b(
+            json!({"title": "Intruder", "due_date": "2024-12-01", "contact": {"id": "@contact@"}}),
+        )],
+        ("PATCH", "/v1/tasks/{taskId}") => vec![b(
+            json!({"title": "Intruder", "completed": true, "user_id": "@user@"}),
+        )],
+        ("POST", "/v1/opportunities") => vec![b(
+            json!({"opportunity_title": "Intruder", "contact": {"id": "@contact@"},
+                                                       "stage": {"id": STAGE}, "user": {"id": "@user@"}}),
+        )],
+        ("PUT", "/v1/opportunities") => vec![b(
+            json!({"id": "@opportunity@", "opportunity_title": "Intruder",
+                                                      "contact": {"id": "@contact@"}, "stage": {"id": STAGE}}),
+        )],
         ("PATCH", "/v1/opportunities/{opportunityId}") => {
-            vec![b(json!({"opportunity_title": "Intruder", "contact": {"id": "@contact@"}}))]
+            vec![b(
+                json!({"opportunity_title": "Intruder", "contact": {"id": "@contact@"}}),
+            )]
         }
-        ("POST", "/v1/tags") => vec![b(json!({"name": "Intruder tag", "category": {"id": "@category@"}}))],
+        ("POST", "/v1/tags") => vec![b(
+            json!({"name": "Intruder tag", "category": {"id": "@category@"}}),
+        )],
         ("POST", "/v1/tags/categories") => vec![b(json!({"name": "Intruder category"}))],
         ("POST", "/v1/tags/{tagId}/contacts") => vec![b(json!({"ids": ["@contact@"]}))],
         ("DELETE", "/v1/tags/{tagId}/contacts") => vec![q("ids=@contact@")],
-        ("PUT", "/v1/account/profile") => vec![b(json!({"name": "Intruder Inc", "email": "intruder@example.com"}))],
-        ("POST" | "PUT" | "PATCH", _) => vec![Probe { query: String::new(), body: Some(json!({})), tailored: false }],
+        ("PUT", "/v1/account/profile") => vec![b(
+            json!({"name": "Intruder Inc", "email": "intruder@example.com"}),
+        )],
+        ("POST" | "PUT" | "PATCH", _) => vec![Probe {
+            query: String::new(),
+            body: Some(json!({})),
+            tailored: false,
+        }],
         _ => vec![q("")],
     }
 }
@@ -289,7 +346,11 @@ fn kinds(op: &Op, probe: &Probe) -> BTreeSet<Kind> {
             out.insert(k);
         }
     }
-    out.extend(Kind::ALL.into_iter().filter(|k| probe.query.contains(k.placeholder())));
+    out.extend(
+        Kind::ALL
+            .into_iter()
+            .filter(|k| probe.query.contains(k.placeholder())),
+    );
     if let Some(b) = &probe.body {
         walk(b, &mut out);
     }
@@ -325,27 +386,36 @@ fn build(op: &Op, probe: &Probe, id: &dyn Fn(Kind) -> i64) -> Req {
         match v {
             Value::String(s) => Kind::of_placeholder(s).map_or_else(|| v.clone(), |k| json!(id(k))),
             Value::Array(a) => Value::Array(a.iter().map(|x| subst(x, id)).collect()),
-            Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), subst(x, id))).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, x)| (k.clone(), subst(x, id))).collect())
+            }
             _ => v.clone(),
         }
     }
     let path = op
         .template
         .split('/')
-        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => match path_slot(&op.template, name) {
-                Slot::Ref(k) => id(k).to_string(),
-                Slot::Lit(l) => l.to_owned(),
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => match path_slot(&op.template, name) {
+                    Slot::Ref(k) => id(k).to_string(),
+                    Slot::Lit(l) => l.to_owned(),
+                },
+                None => seg.to_owned(),
             },
-            None => seg.to_owned(),
-        })
+        )
         .collect::<Vec<_>>()
         .join("/");
     let mut query = probe.query.clone();
     for k in Kind::ALL {
         query = query.replace(k.placeholder(), &id(k).to_string());
     }
-    Req { method: op.method.clone(), path, query, body: probe.body.as_ref().map(|b| subst(b, id).to_string()) }
+    Req {
+        method: op.method.clone(),
+        path,
+        query,
+        body: probe.body.as_ref().map(|b| subst(b, id).to_string()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +431,10 @@ struct Cred {
 
 impl Cred {
     fn bearer(token: &str) -> Cred {
-        Cred { headers: vec![("authorization", format!("Bearer {token}"))], query_token: None }
+        Cred {
+            headers: vec![("authorization", format!("Bearer {token}"))],
+            query_token: None,
+        }
     }
 }
 
@@ -388,7 +461,13 @@ impl Resp {
 
 fn pct(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -408,36 +487,73 @@ impl Http {
             query.push_str("access_token=");
             query.push_str(&pct(t));
         }
-        let url = if query.is_empty() { format!("{}{}", self.base, req.path) } else { format!("{}{}?{query}", self.base, req.path) };
+        let url = if query.is_empty() {
+            format!("{}{}", self.base, req.path)
+        } else {
+            format!("{}{}?{query}", self.base, req.path)
+        };
         // The PHP SDK sends this on every request, GET and DELETE included.
-        let mut rb = self.client.request(req.method.clone(), &url).header("content-type", "application/json");
+        let mut rb = self
+            .client
+            .request(req.method.clone(), &url)
+            .header("content-type", "application/json");
         for (k, v) in &cred.headers {
             rb = rb.header(*k, v);
         }
         if let Some(b) = &req.body {
             rb = rb.body(b.clone());
         }
-        let r = rb.send().await.unwrap_or_else(|e| panic!("{}: {e}", req.describe()));
-        let header = |name: &str| r.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let r = rb
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", req.describe()));
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
         let content_type = header("content-type").unwrap_or_default();
         let www_authenticate = header("www-authenticate");
         let status = r.status().as_u16();
-        let raw = r.text().await.unwrap_or_else(|e| panic!("{}: {e}", req.describe()));
-        Resp { status, content_type, www_authenticate, raw }
+        let raw = r
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", req.describe()));
+        Resp {
+            status,
+            content_type,
+            www_authenticate,
+            raw,
+        }
     }
 
     /// Sends a seeding request that must succeed; returns the body.
     async fn must(&self, cred: &Cred, method: Method, path: &str, body: Value) -> Value {
-        let body = if method == Method::GET { None } else { Some(body.to_string()) };
-        let req = Req { method, path: path.to_owned(), query: String::new(), body };
+        let body = if method == Method::GET {
+            None
+        } else {
+            Some(body.to_string())
+        };
+        let req = Req {
+            method,
+            path: path.to_owned(),
+            query: String::new(),
+            body,
+        };
         let r = self.send(&req, cred).await;
-        assert!(matches!(r.status, 200 | 201 | 204), "seeding {}: {r:?}", req.describe());
+        assert!(
+            matches!(r.status, 200 | 201 | 204),
+            "seeding {}: {r:?}",
+            req.describe()
+        );
         r.json()
     }
 
     async fn create(&self, cred: &Cred, path: &str, body: Value) -> i64 {
         let v = self.must(cred, Method::POST, path, body).await;
-        v["id"].as_i64().unwrap_or_else(|| panic!("seeding POST {path}: no id in {v}"))
+        v["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("seeding POST {path}: no id in {v}"))
     }
 }
 
@@ -446,16 +562,37 @@ impl Http {
 // ---------------------------------------------------------------------------------------------
 
 /// One record of each kind in an account, created through the API; returns the ids.
-async fn seed(http: &Http, cred: &Cred, user: &TestUser, label: &str, email: &str) -> BTreeMap<Kind, i64> {
+async fn seed(
+    http: &Http,
+    cred: &Cred,
+    user: &TestUser,
+    label: &str,
+    email: &str,
+) -> BTreeMap<Kind, i64> {
     let mut ids = BTreeMap::new();
-    let category = http.create(cred, "/v1/tags/categories", json!({"name": format!("{label} category"), "description": label})).await;
+    let category = http
+        .create(
+            cred,
+            "/v1/tags/categories",
+            json!({"name": format!("{label} category"), "description": label}),
+        )
+        .await;
     let tag = http
         .create(cred, "/v1/tags", json!({"name": format!("{label} tag"), "description": label, "category": {"id": category}}))
         .await;
-    let company =
-        http.create(cred, "/v1/companies", json!({"company_name": format!("{label} company"), "notes": label})).await;
+    let company = http
+        .create(
+            cred,
+            "/v1/companies",
+            json!({"company_name": format!("{label} company"), "notes": label}),
+        )
+        .await;
     let field = http
-        .create(cred, "/v1/contacts/model/customFields", json!({"label": format!("{label} field"), "field_type": "Text"}))
+        .create(
+            cred,
+            "/v1/contacts/model/customFields",
+            json!({"label": format!("{label} field"), "field_type": "Text"}),
+        )
         .await;
     let contact = http
         .create(
@@ -466,9 +603,19 @@ async fn seed(http: &Http, cred: &Cred, user: &TestUser, label: &str, email: &st
                    "company": {"id": company}, "custom_fields": [{"id": field, "content": format!("{label} value")}]}),
         )
         .await;
-    http.must(cred, Method::POST, &format!("/v1/contacts/{contact}/tags"), json!({"tagIds": [tag]})).await;
+    http.must(
+        cred,
+        Method::POST,
+        &format!("/v1/contacts/{contact}/tags"),
+        json!({"tagIds": [tag]}),
+    )
+    .await;
     let note = http
-        .create(cred, "/v1/notes", json!({"contact_id": contact, "title": format!("{label} note"), "body": label}))
+        .create(
+            cred,
+            "/v1/notes",
+            json!({"contact_id": contact, "title": format!("{label} note"), "body": label}),
+        )
         .await;
     let task = http
         .create(
@@ -505,13 +652,22 @@ async fn oauth_token(srv: &TestServer, user: &TestUser) -> String {
     tok["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn api_key(srv: &TestServer, account: keapsake_core::AccountId, user: &TestUser, read_only: bool) -> String {
+async fn api_key(
+    srv: &TestServer,
+    account: keapsake_core::AccountId,
+    user: &TestUser,
+    read_only: bool,
+) -> String {
     let key = Secret::generate_hex("KeapAK-", 25);
     srv.store
         .create_api_key(NewApiKey {
             hash: key.hash(),
             display_prefix: format!("{}…", &key.expose()[..11]),
-            name: if read_only { "isolation read-only".into() } else { "isolation".into() },
+            name: if read_only {
+                "isolation read-only".into()
+            } else {
+                "isolation".into()
+            },
             kind: KeyKind::Pat,
             account_id: account,
             user_id: Some(user.id),
@@ -576,7 +732,14 @@ struct Tally {
 }
 
 impl Tally {
-    fn violation(&mut self, class: Class, variant: &str, req: &Req, expected: impl Into<String>, actual: impl Into<String>) {
+    fn violation(
+        &mut self,
+        class: Class,
+        variant: &str,
+        req: &Req,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) {
         self.violations.push(Violation {
             class,
             variant: variant.to_owned(),
@@ -619,12 +782,21 @@ async fn snapshot(http: &Http, cred: &Cred, reqs: &[Req]) -> BTreeMap<String, (u
     out
 }
 
-fn changed(before: &BTreeMap<String, (u16, String)>, after: &BTreeMap<String, (u16, String)>) -> Vec<(String, String, String)> {
+fn changed(
+    before: &BTreeMap<String, (u16, String)>,
+    after: &BTreeMap<String, (u16, String)>,
+) -> Vec<(String, String, String)> {
     before
         .iter()
         .filter_map(|(k, b)| {
             let a = after.get(k)?;
-            (a != b).then(|| (k.clone(), format!("{} {}", b.0, b.1), format!("{} {}", a.0, a.1)))
+            (a != b).then(|| {
+                (
+                    k.clone(),
+                    format!("{} {}", b.0, b.1),
+                    format!("{} {}", a.0, a.1),
+                )
+            })
         })
         .collect()
 }
@@ -640,7 +812,12 @@ fn check_unauthorized(tally: &mut Tally, variant: &str, req: &Req, r: &Resp, bod
             variant,
             req,
             format!("401 {body} (application/json, WWW-Authenticate: {WWW_AUTHENTICATE})"),
-            format!("{} ({}, WWW-Authenticate: {:?})", r.short(), r.content_type, r.www_authenticate),
+            format!(
+                "{} ({}, WWW-Authenticate: {:?})",
+                r.short(),
+                r.content_type,
+                r.www_authenticate
+            ),
         );
     }
 }
@@ -649,11 +826,23 @@ fn check_unauthorized(tally: &mut Tally, variant: &str, req: &Req, r: &Resp, bod
 /// the credential itself (two 401s would compare equal and prove nothing).
 fn check_no_leak(tally: &mut Tally, variant: &str, req: &Req, r: &Resp, a_user_email: &str) {
     if matches!(r.status, 401 | 403) {
-        tally.violation(Class::Detection, variant, req, "B's valid credential is accepted", r.short());
+        tally.violation(
+            Class::Detection,
+            variant,
+            req,
+            "B's valid credential is accepted",
+            r.short(),
+        );
     }
     for secret in [MARKER, a_user_email] {
         if r.raw.contains(secret) {
-            tally.violation(Class::CrossRead, variant, req, format!("nothing of account A ({secret:?})"), r.short());
+            tally.violation(
+                Class::CrossRead,
+                variant,
+                req,
+                format!("nothing of account A ({secret:?})"),
+                r.short(),
+            );
         }
     }
 }
@@ -661,13 +850,19 @@ fn check_no_leak(tally: &mut Tally, variant: &str, req: &Req, r: &Resp, a_user_e
 async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backend: Backend) {
     let started = Instant::now();
     let srv = TestServer::start(backend).await;
-    let http = Http { client: reqwest::Client::new(), base: srv.at("crm/rest") };
+    let http = Http {
+        client: reqwest::Client::new(),
+        base: srv.at("crm/rest"),
+    };
 
     // Credentials: A (the demo user on the demo account), B (a user of another account).
     let a_token = oauth_token(&srv, &srv.user).await;
     let a_revoked = oauth_token(&srv, &srv.user).await;
     let a = Cred::bearer(&a_token);
-    let b_email = format!("isolation-b-{}@example.com", keapsake_testkit::unique_suffix());
+    let b_email = format!(
+        "isolation-b-{}@example.com",
+        keapsake_testkit::unique_suffix()
+    );
     let (b_user, b_accounts) = srv.add_user_with_accounts(&b_email, 1).await;
     let b_token = oauth_token(&srv, &b_user).await;
     let b = Cred::bearer(&b_token);
@@ -676,30 +871,70 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
     let a_read_only = api_key(&srv, srv.account.id, &srv.user, true).await;
     let r = reqwest::Client::new()
         .post(srv.at("oauth/revoke"))
-        .form(&[("token", a_revoked.as_str()), ("client_id", &srv.app.client_id), ("client_secret", &srv.app.client_secret)])
+        .form(&[
+            ("token", a_revoked.as_str()),
+            ("client_id", &srv.app.client_id),
+            ("client_secret", &srv.app.client_secret),
+        ])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "revoke: {}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "revoke: {}",
+        r.text().await.unwrap_or_default()
+    );
 
     // A first takes id 1 of every kind with fillers (which carry the marker too), so that its
     // seeded records have ids B's account does not use.
     let filler = format!("{MARKER} filler");
-    http.create(&a, "/v1/tags/categories", json!({"name": filler})).await;
-    http.create(&a, "/v1/tags", json!({"name": filler})).await;
-    http.create(&a, "/v1/companies", json!({"company_name": filler})).await;
-    http.create(&a, "/v1/contacts/model/customFields", json!({"label": filler, "field_type": "Text"})).await;
-    let fc = http.create(&a, "/v1/contacts", json!({"given_name": filler, "email_addresses": [{"email": "iso-filler@example.com", "field": "EMAIL1"}]})).await;
-    http.create(&a, "/v1/notes", json!({"contact_id": fc, "title": filler})).await;
-    http.create(&a, "/v1/tasks", json!({"title": filler, "due_date": "2024-11-30"})).await;
-    http.create(&a, "/v1/opportunities", json!({"opportunity_title": filler, "contact": {"id": fc}, "stage": {"id": STAGE}})).await;
-    let a_ids = seed(&http, &a, &srv.user, MARKER, A_EMAIL).await;
-    http.create(&a, "/v1/notes/model/customFields", json!({"label": format!("{MARKER} note field"), "field_type": "Text"})).await;
-    http.must(&a, Method::PUT, "/v1/account/profile", json!({"name": format!("{MARKER} Inc"), "email": "iso-owner-biz@example.com"}))
+    http.create(&a, "/v1/tags/categories", json!({"name": filler}))
         .await;
+    http.create(&a, "/v1/tags", json!({"name": filler})).await;
+    http.create(&a, "/v1/companies", json!({"company_name": filler}))
+        .await;
+    http.create(
+        &a,
+        "/v1/contacts/model/customFields",
+        json!({"label": filler, "field_type": "Text"}),
+    )
+    .await;
+    let fc = http.create(&a, "/v1/contacts", json!({"given_name": filler, "email_addresses": [{"email": "iso-filler@example.com", "field": "EMAIL1"}]})).await;
+    http.create(&a, "/v1/notes", json!({"contact_id": fc, "title": filler}))
+        .await;
+    http.create(
+        &a,
+        "/v1/tasks",
+        json!({"title": filler, "due_date": "2024-11-30"}),
+    )
+    .await;
+    http.create(
+        &a,
+        "/v1/opportunities",
+        json!({"opportunity_title": filler, "contact": {"id": fc}, "stage": {"id": STAGE}}),
+    )
+    .await;
+    let a_ids = seed(&http, &a, &srv.user, MARKER, A_EMAIL).await;
+    http.create(
+        &a,
+        "/v1/notes/model/customFields",
+        json!({"label": format!("{MARKER} note field"), "field_type": "Text"}),
+    )
+    .await;
+    http.must(
+        &a,
+        Method::PUT,
+        "/v1/account/profile",
+        json!({"name": format!("{MARKER} Inc"), "email": "iso-owner-biz@example.com"}),
+    )
+    .await;
     let b_ids = seed(&http, &b, &b_user, "Bee", "iso-bee@example.com").await;
     for k in Kind::ALL {
-        assert_ne!(a_ids[&k], b_ids[&k], "{k:?}: A's id must not exist in B's account");
+        assert_ne!(
+            a_ids[&k], b_ids[&k],
+            "{k:?}: A's id must not exist in B's account"
+        );
     }
     let a_id = |k: Kind| a_ids[&k];
     let b_id = |k: Kind| b_ids[&k];
@@ -721,16 +956,29 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
             405 => Support::Absent,
             501 => Support::NotImplemented,
             401 => {
-                tally.violation(Class::Detection, "detection (A's token)", &req, "a valid token is accepted", r.short());
+                tally.violation(
+                    Class::Detection,
+                    "detection (A's token)",
+                    &req,
+                    "a valid token is accepted",
+                    r.short(),
+                );
                 Support::Implemented
             }
             _ => Support::Implemented,
         };
         support.push((op, s));
     }
-    let implemented: Vec<(Op, Vec<Probe>)> =
-        support.iter().filter(|(_, s)| *s == Support::Implemented).map(|(op, _)| (op.clone(), probes(op))).collect();
-    let unimplemented: Vec<&Op> = support.iter().filter(|(_, s)| *s != Support::Implemented).map(|(op, _)| op).collect();
+    let implemented: Vec<(Op, Vec<Probe>)> = support
+        .iter()
+        .filter(|(_, s)| *s == Support::Implemented)
+        .map(|(op, _)| (op.clone(), probes(op)))
+        .collect();
+    let unimplemented: Vec<&Op> = support
+        .iter()
+        .filter(|(_, s)| *s != Support::Implemented)
+        .map(|(op, _)| op)
+        .collect();
 
     // A's view of everything: every implemented GET, every probe, A's ids.
     let snap_reqs: Vec<Req> = implemented
@@ -740,11 +988,17 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         .collect();
     let baseline = snapshot(&http, &a, &snap_reqs).await;
     for (k, (status, _)) in &baseline {
-        assert!(*status < 300, "A's own GET failed before the matrix: {k} → {status}");
+        assert!(
+            *status < 300,
+            "A's own GET failed before the matrix: {k} → {status}"
+        );
     }
     let again = snapshot(&http, &a, &snap_reqs).await;
     let unstable = changed(&baseline, &again);
-    assert!(unstable.is_empty(), "A's snapshot is not stable without any write: {unstable:#?}");
+    assert!(
+        unstable.is_empty(),
+        "A's snapshot is not stable without any write: {unstable:#?}"
+    );
     // The substitution reaches A's records: A's own token reads something different with A's
     // ids than with ids that exist nowhere (else comparing B's answers would prove nothing).
     for (op, ps) in implemented.iter().filter(|(op, _)| !op.is_write()) {
@@ -752,13 +1006,23 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
             let mine = http.send(&build(op, p, &a_id), &a).await;
             let nowhere = build(op, p, &Kind::ghost);
             let r = http.send(&nowhere, &a).await;
-            assert_ne!((mine.status, &mine.raw), (r.status, &r.raw), "{}: A's ids read like missing ones", nowhere.describe());
+            assert_ne!(
+                (mine.status, &mine.raw),
+                (r.status, &r.raw),
+                "{}: A's ids read like missing ones",
+                nowhere.describe()
+            );
         }
     }
 
     let garbage = format!("garbage-{}", keapsake_testkit::unique_suffix());
     let variants = vec![
-        Variant { name: "none", cred: Cred::default(), expect: Expect::Unauthorized(BODY_MISSING), expired: false },
+        Variant {
+            name: "none",
+            cred: Cred::default(),
+            expect: Expect::Unauthorized(BODY_MISSING),
+            expired: false,
+        },
         Variant {
             name: "malformed: Bearer garbage",
             cred: Cred::bearer(&garbage),
@@ -767,60 +1031,90 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         },
         Variant {
             name: "malformed: Basic x",
-            cred: Cred { headers: vec![("authorization", "Basic x".to_owned())], query_token: None },
+            cred: Cred {
+                headers: vec![("authorization", "Basic x".to_owned())],
+                query_token: None,
+            },
             expect: Expect::Unauthorized(BODY_MISSING),
             expired: false,
         },
         Variant {
             name: "invalid Bearer before A's valid X-Keap-API-Key and ?access_token=",
             cred: Cred {
-                headers: vec![("authorization", format!("Bearer {garbage}")), ("x-keap-api-key", a_pat.clone())],
+                headers: vec![
+                    ("authorization", format!("Bearer {garbage}")),
+                    ("x-keap-api-key", a_pat.clone()),
+                ],
                 query_token: Some(a_token.clone()),
             },
             expect: Expect::Unauthorized(BODY_INVALID),
             expired: false,
         },
-        Variant { name: "expired (A's token)", cred: a.clone(), expect: Expect::Unauthorized(BODY_EXPIRED), expired: true },
+        Variant {
+            name: "expired (A's token)",
+            cred: a.clone(),
+            expect: Expect::Unauthorized(BODY_EXPIRED),
+            expired: true,
+        },
         Variant {
             name: "revoked (A's token, family revoked)",
             cred: Cred::bearer(&a_revoked),
             expect: Expect::Unauthorized(BODY_INVALID),
             expired: false,
         },
-        Variant { name: "B's OAuth token (Bearer)", cred: b.clone(), expect: Expect::LikeMissing, expired: false },
+        Variant {
+            name: "B's OAuth token (Bearer)",
+            cred: b.clone(),
+            expect: Expect::LikeMissing,
+            expired: false,
+        },
         Variant {
             name: "B's OAuth token (?access_token=)",
-            cred: Cred { headers: vec![], query_token: Some(b_token.clone()) },
+            cred: Cred {
+                headers: vec![],
+                query_token: Some(b_token.clone()),
+            },
             expect: Expect::LikeMissing,
             expired: false,
         },
         Variant {
             name: "B's PAT (X-Keap-API-Key)",
-            cred: Cred { headers: vec![("x-keap-api-key", b_pat.clone())], query_token: None },
+            cred: Cred {
+                headers: vec![("x-keap-api-key", b_pat.clone())],
+                query_token: None,
+            },
             expect: Expect::LikeMissing,
             expired: false,
         },
-        Variant { name: "A's read-only PAT (Bearer)", cred: Cred::bearer(&a_read_only), expect: Expect::Forbidden, expired: false },
+        Variant {
+            name: "A's read-only PAT (Bearer)",
+            cred: Cred::bearer(&a_read_only),
+            expect: Expect::Forbidden,
+            expired: false,
+        },
     ];
 
     let lifetime = Lifetimes::default().access + time::Duration::seconds(1);
     let mut previous = baseline;
-    let mut after_variant = |tally: &mut Tally, name: &str, class: Class, now: BTreeMap<String, (u16, String)>| {
-        for (k, before, after) in changed(&previous, &now) {
-            tally.violations.push(Violation {
-                class,
-                variant: name.to_owned(),
-                request: format!("(A's snapshot) {k}"),
-                expected: before,
-                actual: after,
-            });
-        }
-        previous = now;
-    };
+    let mut after_variant =
+        |tally: &mut Tally, name: &str, class: Class, now: BTreeMap<String, (u16, String)>| {
+            for (k, before, after) in changed(&previous, &now) {
+                tally.violations.push(Violation {
+                    class,
+                    variant: name.to_owned(),
+                    request: format!("(A's snapshot) {k}"),
+                    expected: before,
+                    actual: after,
+                });
+            }
+            previous = now;
+        };
 
     // 1. Credentials that must not authenticate, on every operation (implemented or not).
     for v in &variants {
-        let Expect::Unauthorized(body) = v.expect else { continue };
+        let Expect::Unauthorized(body) = v.expect else {
+            continue;
+        };
         if v.expired {
             srv.clock.advance(lifetime);
         }
@@ -872,8 +1166,20 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
                         sets.extend(ks.iter().map(|k| BTreeSet::from([*k])));
                     }
                     for varied in sets {
-                        let theirs = build(op, p, &|k| if varied.contains(&k) { a_id(k) } else { b_id(k) });
-                        let nowhere = build(op, p, &|k| if varied.contains(&k) { k.ghost() } else { b_id(k) });
+                        let theirs = build(op, p, &|k| {
+                            if varied.contains(&k) {
+                                a_id(k)
+                            } else {
+                                b_id(k)
+                            }
+                        });
+                        let nowhere = build(op, p, &|k| {
+                            if varied.contains(&k) {
+                                k.ghost()
+                            } else {
+                                b_id(k)
+                            }
+                        });
                         let r_theirs = http.send(&theirs, &v.cred).await;
                         let r_nowhere = http.send(&nowhere, &v.cred).await;
                         tally.requests += 2;
@@ -885,15 +1191,24 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
                         // read as A's.
                         let mut normalised = r_nowhere.raw.clone();
                         for k in &varied {
-                            normalised = normalised.replace(&k.ghost().to_string(), &a_id(*k).to_string());
+                            normalised =
+                                normalised.replace(&k.ghost().to_string(), &a_id(*k).to_string());
                         }
                         if (r_theirs.status, &r_theirs.raw) != (r_nowhere.status, &normalised) {
-                            let class = if op.is_write() { Class::CrossWrite } else { Class::CrossRead };
+                            let class = if op.is_write() {
+                                Class::CrossWrite
+                            } else {
+                                Class::CrossRead
+                            };
                             tally.violation(
                                 class,
                                 v.name,
                                 &theirs,
-                                format!("like {} → {} {normalised}", nowhere.describe(), r_nowhere.status),
+                                format!(
+                                    "like {} → {} {normalised}",
+                                    nowhere.describe(),
+                                    r_nowhere.status
+                                ),
                                 r_theirs.short(),
                             );
                         }
@@ -907,9 +1222,21 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
 
     // 3. A's read-only key on every write (it reads: its 403s are about writing).
     for v in variants.iter().filter(|v| v.expect == Expect::Forbidden) {
-        let probe = Req { method: Method::GET, path: format!("/v1/contacts/{}", a_id(Kind::Contact)), query: String::new(), body: None };
+        let probe = Req {
+            method: Method::GET,
+            path: format!("/v1/contacts/{}", a_id(Kind::Contact)),
+            query: String::new(),
+            body: None,
+        };
         let r = http.send(&probe, &v.cred).await;
-        assert_eq!(r.status, 200, "{}: {} → {}", v.name, probe.describe(), r.short());
+        assert_eq!(
+            r.status,
+            200,
+            "{}: {} → {}",
+            v.name,
+            probe.describe(),
+            r.short()
+        );
         for (op, ps) in implemented.iter().filter(|(op, _)| op.is_write()) {
             for p in ps {
                 let req = build(op, p, &a_id);
@@ -921,7 +1248,11 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
                     && body.as_object().is_some_and(|o| o.len() == 1)
                     && body["message"].as_str().is_some_and(|m| !m.is_empty());
                 if !ok {
-                    let class = if r.status < 300 { Class::ReadOnly } else { Class::Unauthenticated };
+                    let class = if r.status < 300 {
+                        Class::ReadOnly
+                    } else {
+                        Class::Unauthenticated
+                    };
                     tally.violation(class, v.name, &req, "403 {\"message\":…}", r.short());
                 }
             }
@@ -935,23 +1266,54 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    let list = |s: Support| -> Vec<String> { support.iter().filter(|(_, x)| *x == s).map(|(op, _)| op.name()).collect() };
+    let list = |s: Support| -> Vec<String> {
+        support
+            .iter()
+            .filter(|(_, x)| *x == s)
+            .map(|(op, _)| op.name())
+            .collect()
+    };
     let untailored: Vec<String> = implemented
         .iter()
         .filter(|(op, ps)| op.is_write() && ps.iter().any(|p| !p.tailored))
         .map(|(op, _)| op.name())
         .collect();
-    println!("[{backend_name}] {} operations in the spec (+ v2 userinfo)", support.len());
-    println!("[{backend_name}] implemented ({}): {}", implemented.len(), implemented.iter().map(|(op, _)| op.name()).collect::<Vec<_>>().join(", "));
-    println!("[{backend_name}] deliberate 501 ({}): {}", list(Support::NotImplemented).len(), list(Support::NotImplemented).join(", "));
-    println!("[{backend_name}] absent, 404/405 ({}): {}", list(Support::Absent).len(), list(Support::Absent).join(", "));
+    println!(
+        "[{backend_name}] {} operations in the spec (+ v2 userinfo)",
+        support.len()
+    );
+    println!(
+        "[{backend_name}] implemented ({}): {}",
+        implemented.len(),
+        implemented
+            .iter()
+            .map(|(op, _)| op.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "[{backend_name}] deliberate 501 ({}): {}",
+        list(Support::NotImplemented).len(),
+        list(Support::NotImplemented).join(", ")
+    );
+    println!(
+        "[{backend_name}] absent, 404/405 ({}): {}",
+        list(Support::Absent).len(),
+        list(Support::Absent).join(", ")
+    );
     if !untailored.is_empty() {
-        println!("[{backend_name}] implemented writes probed with the fallback body {{}}: {}", untailored.join(", "));
+        println!(
+            "[{backend_name}] implemented writes probed with the fallback body {{}}: {}",
+            untailored.join(", ")
+        );
     }
     println!(
         "[{backend_name}] unimplemented operations: {} × {} unauthenticated variants = {} requests, all expected 401 before routing",
         unimplemented.len(),
-        variants.iter().filter(|v| matches!(v.expect, Expect::Unauthorized(_))).count(),
+        variants
+            .iter()
+            .filter(|v| matches!(v.expect, Expect::Unauthorized(_)))
+            .count(),
         tally.unimplemented_requests
     );
     println!(
@@ -964,7 +1326,11 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         tally.count(Class::CrossWrite),
         tally.five_xx,
     );
-    println!("[{backend_name}] {} violations in all, {:.1} s", tally.violations.len(), started.elapsed().as_secs_f64());
+    println!(
+        "[{backend_name}] {} violations in all, {:.1} s",
+        tally.violations.len(),
+        started.elapsed().as_secs_f64()
+    );
     let mut report = String::new();
     let mut sorted: Vec<&Violation> = tally.violations.iter().collect();
     sorted.sort_by_key(|v| v.class);
@@ -975,6 +1341,10 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
             v.class, v.variant, v.request, v.expected, v.actual
         );
     }
-    assert!(tally.violations.is_empty(), "[{backend_name}] {} tenant-isolation violations:\n{report}", tally.violations.len());
+    assert!(
+        tally.violations.is_empty(),
+        "[{backend_name}] {} tenant-isolation violations:\n{report}",
+        tally.violations.len()
+    );
 }
 on_both_stores!(every_spec_operation_under_every_credential_keeps_accounts_apart);

@@ -8,7 +8,11 @@ use std::collections::BTreeMap;
 fn tally(results: &[(u16, Value)]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for (s, v) in results {
-        let key = if *s == 200 { "200".to_string() } else { format!("{s} {}", v["error"].as_str().unwrap_or("?")) };
+        let key = if *s == 200 {
+            "200".to_string()
+        } else {
+            format!("{s} {}", v["error"].as_str().unwrap_or("?"))
+        };
         *m.entry(key).or_default() += 1;
     }
     m
@@ -21,7 +25,9 @@ async fn twenty_parallel_exchanges_of_one_code(backend: Backend) {
     for _ in 0..20 {
         let srv = srv.clone();
         let code = code.clone();
-        tasks.push(tokio::spawn(async move { srv.exchange(&srv.app, &code).await }));
+        tasks.push(tokio::spawn(
+            async move { srv.exchange(&srv.app, &code).await },
+        ));
     }
     let mut results = Vec::new();
     for t in tasks {
@@ -41,7 +47,11 @@ async fn twenty_parallel_exchanges_of_one_code(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401, "a replayed code revokes every token it issued");
+    assert_eq!(
+        r.status(),
+        401,
+        "a replayed code revokes every token it issued"
+    );
 }
 on_both_stores!(twenty_parallel_exchanges_of_one_code);
 
@@ -54,7 +64,9 @@ async fn hundred_parallel_refreshes_of_one_token(backend: Backend) {
     for _ in 0..100 {
         let srv = srv.clone();
         let rt = rt.clone();
-        tasks.push(tokio::spawn(async move { srv.refresh(&srv.app, &rt).await }));
+        tasks.push(tokio::spawn(
+            async move { srv.refresh(&srv.app, &rt).await },
+        ));
     }
     let mut results = Vec::new();
     for t in tasks {
@@ -72,7 +84,10 @@ async fn hundred_parallel_refreshes_of_one_token(backend: Backend) {
     let winner = results.iter().find(|(s, _)| *s == 200).unwrap().1.clone();
     let at = winner["access_token"].as_str().unwrap();
     let userinfo = || {
-        reqwest::Client::new().get(srv.at("crm/rest/v1/oauth/connect/userinfo")).bearer_auth(at).send()
+        reqwest::Client::new()
+            .get(srv.at("crm/rest/v1/oauth/connect/userinfo"))
+            .bearer_auth(at)
+            .send()
     };
     assert_eq!(userinfo().await.unwrap().status(), 200);
 
@@ -80,16 +95,33 @@ async fn hundred_parallel_refreshes_of_one_token(backend: Backend) {
     srv.clock.advance(time::Duration::seconds(61));
     let (s, _) = srv.refresh(&srv.app, &rt).await;
     assert_eq!(s, 400);
-    assert_eq!(userinfo().await.unwrap().status(), 401, "winner's access token revoked");
-    let (s, body) = srv.refresh(&srv.app, winner["refresh_token"].as_str().unwrap()).await;
-    assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")), "winner's refresh token revoked");
-    println!("FIGURE [{backend:?}] late replay of a rotated refresh token -> family revoked (winner RT and AT rejected)");
+    assert_eq!(
+        userinfo().await.unwrap().status(),
+        401,
+        "winner's access token revoked"
+    );
+    let (s, body) = srv
+        .refresh(&srv.app, winner["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "winner's refresh token revoked"
+    );
+    println!(
+        "FIGURE [{backend:?}] late replay of a rotated refresh token -> family revoked (winner RT and AT rejected)"
+    );
 }
 on_both_stores!(hundred_parallel_refreshes_of_one_token);
 
 async fn a_code_presented_by_another_client_stays_usable_by_its_owner(backend: Backend) {
     let srv = TestServer::start(backend).await;
-    let other = srv.add_app(&format!("other-{}", keapsake_testkit::unique_suffix()), &srv.app.redirect_uri).await;
+    let other = srv
+        .add_app(
+            &format!("other-{}", keapsake_testkit::unique_suffix()),
+            &srv.app.redirect_uri,
+        )
+        .await;
     let code = srv.authorize(&srv.app, &srv.user).await;
     let mut thief = other.clone();
     thief.redirect_uri = srv.app.redirect_uri.clone();
