@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod oauth;
+pub mod openapi;
 pub mod params;
 pub mod quota;
 pub mod rest;
@@ -63,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::routes())
         .merge(rest::routes())
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs))
         .route("/assets/keapsake.css", get(css));
     if state.config.demo {
         app = app.route("/demo/callback", get(demo::callback));
@@ -110,6 +113,12 @@ struct Health {
 
 /// `GET /healthz`: 200 `{"status":"ok","backend":…}` after a store round trip, else 503
 /// `{"status":"unavailable",…}`.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "Meta",
+    responses((status = 200, description = "Healthy", body = serde_json::Value), (status = 503, description = "Store unavailable", body = serde_json::Value))
+)]
 async fn healthz(State(state): State<AppState>) -> Response {
     let backend = state.store.backend();
     match state.store.ping().await {

@@ -18,6 +18,13 @@ use serde::Serialize;
 /// `POST /oauth/revoke`: revokes the whole family of an access or refresh token owned by the
 /// authenticated client. Unknown tokens, and other clients' tokens, also answer 200 (RFC 7009
 /// §2.2) and change nothing.
+#[utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    tag = "OAuth",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Form parameters"),
+    responses((status = 200, description = "Revoked (or unknown token)", body = serde_json::Value), (status = 400, description = "OAuth error"), (status = 401, description = "invalid_client"))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -63,6 +70,13 @@ struct Introspection {
 }
 
 /// `POST /oauth/introspect`: `active` only for the authenticated client's own live tokens.
+#[utoipa::path(
+    post,
+    path = "/oauth/introspect",
+    tag = "OAuth",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Form parameters"),
+    responses((status = 200, description = "RFC 7662 introspection response", body = serde_json::Value), (status = 400, description = "OAuth error"), (status = 401, description = "invalid_client"))
+)]
 pub async fn introspect(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -118,6 +132,12 @@ fn issuer(state: &AppState) -> String {
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "OAuth",
+    responses((status = 200, description = "RFC 8414 authorization server metadata", body = serde_json::Value))
+)]
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let base = state.base_url();
     let join = |p: &str| base.join(p).map(|u| u.to_string()).unwrap_or_default();

@@ -61,6 +61,13 @@ fn sanitize(name: &str) -> String {
 }
 
 /// `POST /token`.
+#[utoipa::path(
+    post,
+    path = "/token",
+    tag = "OAuth",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Form parameters"),
+    responses((status = 200, description = "Access and refresh tokens", body = serde_json::Value), (status = 400, description = "OAuth error (invalid_grant, invalid_request, ...)"), (status = 401, description = "invalid_client"))
+)]
 pub async fn token(
     State(state): State<AppState>,
     ip: ClientIp,

@@ -8,6 +8,7 @@ mod csrf;
 mod extensions;
 mod limits;
 mod misc;
+mod openapi;
 mod rest;
 mod serve;
 mod support;

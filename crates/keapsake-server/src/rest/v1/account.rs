@@ -12,6 +12,13 @@ use keapsake_types::{AccountProfile, ContactAddress};
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/account/profile",
+    tag = "Account",
+    responses((status = 200, description = "The account profile", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
@@ -23,6 +30,14 @@ pub async fn get(
 ///
 /// # Errors
 /// 400 `{"message"}` for unparseable JSON or invalid fields; 403 for read-only keys.
+#[utoipa::path(
+    put,
+    path = "/crm/rest/v1/account/profile",
+    tag = "Account",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The replaced profile", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     principal: Principal,

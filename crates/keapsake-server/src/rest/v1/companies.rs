@@ -62,6 +62,14 @@ async fn changes(
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/companies",
+    tag = "Companies",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip"), ("company_name" = Option<String>, Query, description = "Company name"), ("order" = Option<String>, Query, description = "Sort field"), ("optional_properties" = Option<String>, Query, description = "Comma-separated extra fields")),
+    responses((status = 200, description = "A page of companies", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -102,6 +110,14 @@ pub async fn list(
 ///
 /// # Errors
 /// 404 `Unable to find this Company`.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/companies/{id}",
+    tag = "Companies",
+    params(("id" = i64, Path, description = "Record id"), ("optional_properties" = Option<String>, Query, description = "Comma-separated extra fields")),
+    responses((status = 200, description = "The company", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -121,6 +137,14 @@ pub async fn get_one(
 ///
 /// # Errors
 /// 400 (no `company_name`, validation, unparseable JSON), 403 (read-only key).
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/companies",
+    tag = "Companies",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "The created company", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -151,6 +175,15 @@ pub async fn create(
 ///
 /// # Errors
 /// 404, 400, 403.
+#[utoipa::path(
+    patch,
+    path = "/crm/rest/v1/companies/{id}",
+    tag = "Companies",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The updated company", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -181,6 +214,13 @@ pub async fn update(
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/companies/model",
+    tag = "Companies",
+    responses((status = 200, description = "The company model", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn model(
     State(state): State<AppState>,
     principal: Principal,

@@ -285,6 +285,14 @@ fn optional_properties(q: &V1Query) -> Result<Vec<String>, ApiError> {
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/contacts",
+    tag = "Contacts",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip"), ("email" = Option<String>, Query, description = "Exact email"), ("given_name" = Option<String>, Query, description = "Given name"), ("family_name" = Option<String>, Query, description = "Family name"), ("order" = Option<String>, Query, description = "Sort field"), ("order_direction" = Option<String>, Query, description = "ASCENDING or DESCENDING"), ("optional_properties" = Option<String>, Query, description = "Comma-separated extra fields")),
+    responses((status = 200, description = "A page of contacts", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -351,6 +359,14 @@ pub async fn list(
 ///
 /// # Errors
 /// 404 `Unable to find this Contact`.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/contacts/{id}",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "Record id"), ("optional_properties" = Option<String>, Query, description = "Comma-separated extra fields")),
+    responses((status = 200, description = "The contact", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -373,6 +389,14 @@ pub async fn get_one(
 ///
 /// # Errors
 /// 400 (validation, unparseable JSON), 403 (read-only key).
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/contacts",
+    tag = "Contacts",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "The created contact", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -393,6 +417,14 @@ pub async fn create(
 ///
 /// # Errors
 /// 400 (validation, unknown option), 403 (read-only key).
+#[utoipa::path(
+    put,
+    path = "/crm/rest/v1/contacts",
+    tag = "Contacts",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The created or updated contact", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn upsert(
     State(state): State<AppState>,
     principal: Principal,
@@ -437,6 +469,15 @@ pub async fn upsert(
 ///
 /// # Errors
 /// 404, 400, 403.
+#[utoipa::path(
+    patch,
+    path = "/crm/rest/v1/contacts/{id}",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The updated contact", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -475,6 +516,14 @@ pub async fn update(
 ///
 /// # Errors
 /// 404, 403.
+#[utoipa::path(
+    delete,
+    path = "/crm/rest/v1/contacts/{id}",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "Record id")),
+    responses((status = 204, description = "Deleted"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
@@ -493,6 +542,13 @@ pub async fn remove(
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/contacts/model",
+    tag = "Contacts",
+    responses((status = 200, description = "The contact model", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn model(
     State(state): State<AppState>,
     principal: Principal,
@@ -531,6 +587,14 @@ pub async fn model(
 ///
 /// # Errors
 /// 400 (validation, a field with the same name), 403.
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/contacts/model/customFields",
+    tag = "Contacts",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "The created custom field", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create_custom_field(
     State(state): State<AppState>,
     principal: Principal,
@@ -585,6 +649,14 @@ pub(crate) async fn ensure_contact(
 ///
 /// # Errors
 /// 404, 400 (paging).
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/contacts/{id}/tags",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "Record id"), ("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip")),
+    responses((status = 200, description = "The contact's tags", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list_tags(
     State(state): State<AppState>,
     principal: Principal,
@@ -635,6 +707,15 @@ struct TagIdsBody {
 ///
 /// # Errors
 /// 404 (no such contact), 400, 403.
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/contacts/{id}/tags",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "Result per tag id", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn apply_tags(
     State(state): State<AppState>,
     principal: Principal,
@@ -679,6 +760,14 @@ pub(crate) fn required_ids(q: &V1Query) -> Result<Vec<i64>, ApiError> {
 ///
 /// # Errors
 /// 404, 400 (no `ids`), 403.
+#[utoipa::path(
+    delete,
+    path = "/crm/rest/v1/contacts/{id}/tags",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "Record id"), ("ids" = String, Query, description = "Comma-separated tag ids")),
+    responses((status = 204, description = "Removed"), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn remove_tags(
     State(state): State<AppState>,
     principal: Principal,
@@ -701,6 +790,14 @@ pub async fn remove_tags(
 ///
 /// # Errors
 /// 404 (no such contact), 403.
+#[utoipa::path(
+    delete,
+    path = "/crm/rest/v1/contacts/{id}/tags/{tag_id}",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "Record id"), ("tag_id" = i64, Path, description = "Tag id")),
+    responses((status = 204, description = "Removed"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn remove_tag(
     State(state): State<AppState>,
     principal: Principal,

@@ -72,6 +72,14 @@ async fn changes(
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/notes",
+    tag = "Notes",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip"), ("contact_id" = Option<i64>, Query, description = "Contact id"), ("user_id" = Option<i64>, Query, description = "User id")),
+    responses((status = 200, description = "A page of notes", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -104,6 +112,14 @@ pub async fn list(
 ///
 /// # Errors
 /// 404 `Unable to find this Note`.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/notes/{id}",
+    tag = "Notes",
+    params(("id" = i64, Path, description = "Record id")),
+    responses((status = 200, description = "The note", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -121,6 +137,14 @@ pub async fn get_one(
 ///
 /// # Errors
 /// 400 (validation, unknown contact or user, unparseable JSON), 403 (read-only key).
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/notes",
+    tag = "Notes",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "The created note", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -179,6 +203,15 @@ async fn edit(
 ///
 /// # Errors
 /// 404, 400, 403.
+#[utoipa::path(
+    put,
+    path = "/crm/rest/v1/notes/{id}",
+    tag = "Notes",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The replaced note", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
@@ -192,6 +225,15 @@ pub async fn replace(
 ///
 /// # Errors
 /// 404, 400, 403.
+#[utoipa::path(
+    patch,
+    path = "/crm/rest/v1/notes/{id}",
+    tag = "Notes",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The updated note", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -205,6 +247,14 @@ pub async fn update(
 ///
 /// # Errors
 /// 404, 403.
+#[utoipa::path(
+    delete,
+    path = "/crm/rest/v1/notes/{id}",
+    tag = "Notes",
+    params(("id" = i64, Path, description = "Record id")),
+    responses((status = 204, description = "Deleted"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
@@ -224,6 +274,13 @@ pub async fn remove(
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/notes/model",
+    tag = "Notes",
+    responses((status = 200, description = "The note model", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn model(
     State(state): State<AppState>,
     principal: Principal,
@@ -241,6 +298,14 @@ pub async fn model(
 ///
 /// # Errors
 /// 400, 403.
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/notes/model/customFields",
+    tag = "Notes",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "The created custom field", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create_custom_field(
     State(state): State<AppState>,
     principal: Principal,

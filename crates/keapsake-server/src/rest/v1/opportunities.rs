@@ -137,6 +137,14 @@ async fn changes(
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/opportunities",
+    tag = "Opportunities",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip"), ("order" = Option<String>, Query, description = "Sort field"), ("search_term" = Option<String>, Query, description = "Search term"), ("user_id" = Option<i64>, Query, description = "Owner id"), ("stage_id" = Option<i64>, Query, description = "Stage id")),
+    responses((status = 200, description = "A page of opportunities", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -253,6 +261,14 @@ fn sort_by_column(rows: &mut [(Record, OpportunityDoc)], column: Column, desc: b
 ///
 /// # Errors
 /// 404 `Unable to find this Opportunity`.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/opportunities/{id}",
+    tag = "Opportunities",
+    params(("id" = i64, Path, description = "Record id"), ("optional_properties" = Option<String>, Query, description = "Comma-separated extra fields")),
+    responses((status = 200, description = "The opportunity", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -277,6 +293,14 @@ pub async fn get_one(
 ///
 /// # Errors
 /// 400 (validation, unknown contact, user, stage or custom field), 403 (read-only key).
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/opportunities",
+    tag = "Opportunities",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The created opportunity", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -341,6 +365,14 @@ async fn edit(
 ///
 /// # Errors
 /// 400 (no `id`, validation), 404 (no such opportunity), 403.
+#[utoipa::path(
+    put,
+    path = "/crm/rest/v1/opportunities",
+    tag = "Opportunities",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The replaced opportunity", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
@@ -358,6 +390,15 @@ pub async fn replace(
 ///
 /// # Errors
 /// 404, 400, 403.
+#[utoipa::path(
+    patch,
+    path = "/crm/rest/v1/opportunities/{id}",
+    tag = "Opportunities",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The updated opportunity", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -374,6 +415,13 @@ pub async fn update(
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/opportunities/model",
+    tag = "Opportunities",
+    responses((status = 200, description = "The opportunity model", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn model(
     State(state): State<AppState>,
     principal: Principal,
@@ -392,6 +440,13 @@ pub async fn model(
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/opportunity/stage_pipeline",
+    tag = "Opportunities",
+    responses((status = 200, description = "Stages and pipelines", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn stage_pipeline(
     State(state): State<AppState>,
     principal: Principal,

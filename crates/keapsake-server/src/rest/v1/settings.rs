@@ -40,11 +40,25 @@ pub fn routes() -> Router<AppState> {
 
 /// `GET /setting/application/enabled`: `{"value":"true"}` (a string, per the spec;
 /// keap-python's connection test).
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/setting/application/enabled",
+    tag = "Settings",
+    responses((status = 200, description = "Whether the application is enabled", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn application_enabled(_principal: Principal) -> Response {
     json(StatusCode::OK, &json!({"value": "true"}))
 }
 
 /// `GET /setting/contact/optionTypes`: the contact types as one comma-separated string.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/setting/contact/optionTypes",
+    tag = "Settings",
+    responses((status = 200, description = "Contact types", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn contact_option_types(_principal: Principal) -> Response {
     json(StatusCode::OK, &json!({"value": CONTACT_TYPES.join(",")}))
 }
@@ -54,6 +68,13 @@ pub async fn contact_option_types(_principal: Principal) -> Response {
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/setting/application/configuration",
+    tag = "Settings",
+    responses((status = 200, description = "Application configuration", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn configuration(
     State(state): State<AppState>,
     principal: Principal,
@@ -131,6 +152,13 @@ pub async fn configuration(
 }
 
 /// `GET /merchants`: keapsake's test gateway, the only merchant account there is.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/merchants",
+    tag = "Settings",
+    responses((status = 200, description = "Merchant accounts", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn merchants(_principal: Principal) -> Response {
     json(
         StatusCode::OK,
@@ -147,6 +175,13 @@ pub async fn merchants(_principal: Principal) -> Response {
 }
 
 /// `GET /locales/countries`: `{"countries":{"<alpha-3>":"<name>",…}}`.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/locales/countries",
+    tag = "Settings",
+    responses((status = 200, description = "Countries", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn countries(_principal: Principal) -> Response {
     let countries: Map<String, Value> = COUNTRIES
         .iter()
@@ -161,6 +196,14 @@ pub async fn countries(_principal: Principal) -> Response {
 ///
 /// # Errors
 /// 404 `Unable to find this Country` for a code that is no known country.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/locales/countries/{code}/provinces",
+    tag = "Settings",
+    params(("code" = String, Path, description = "ISO country code")),
+    responses((status = 200, description = "Provinces of the country", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn country_provinces(
     _principal: Principal,
     code: Result<Path<String>, PathRejection>,
@@ -176,6 +219,13 @@ pub async fn country_provinces(
 }
 
 /// `GET /locales/defaultOptions`: the option lists of contact forms.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/locales/defaultOptions",
+    tag = "Settings",
+    responses((status = 200, description = "Locale defaults", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn default_options(_principal: Principal) -> Response {
     json(
         StatusCode::OK,

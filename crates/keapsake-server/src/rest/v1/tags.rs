@@ -132,6 +132,14 @@ async fn ensure_tag(state: &AppState, account: AccountId, id: i64) -> Result<Rec
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tags",
+    tag = "Tags",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip"), ("name" = Option<String>, Query, description = "Tag name")),
+    responses((status = 200, description = "A page of tags", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -170,6 +178,14 @@ pub async fn list(
 ///
 /// # Errors
 /// 400 (no name, duplicate name, unknown category), 403.
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/tags",
+    tag = "Tags",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The created tag", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -227,6 +243,14 @@ pub async fn create(
 ///
 /// # Errors
 /// 404 `Unable to find this Tag`.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tags/{id}",
+    tag = "Tags",
+    params(("id" = i64, Path, description = "Record id")),
+    responses((status = 200, description = "The tag", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -247,6 +271,14 @@ pub async fn get_one(
 ///
 /// # Errors
 /// 400 (no name), 403.
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/tags/categories",
+    tag = "Tags",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The created category", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create_category(
     State(state): State<AppState>,
     principal: Principal,
@@ -283,6 +315,14 @@ pub async fn create_category(
 ///
 /// # Errors
 /// 404 (no such tag), 400 (paging).
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tags/{id}/contacts",
+    tag = "Tags",
+    params(("id" = i64, Path, description = "Record id"), ("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip")),
+    responses((status = 200, description = "Contacts with the tag", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list_contacts(
     State(state): State<AppState>,
     principal: Principal,
@@ -345,6 +385,15 @@ struct ContactIdsBody {
 ///
 /// # Errors
 /// 404 (no such tag), 400, 403.
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/tags/{id}/contacts",
+    tag = "Tags",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "Result per contact id", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn apply(
     State(state): State<AppState>,
     principal: Principal,
@@ -376,6 +425,14 @@ pub async fn apply(
 ///
 /// # Errors
 /// 404 (no such tag), 400 (no `ids`), 403.
+#[utoipa::path(
+    delete,
+    path = "/crm/rest/v1/tags/{id}/contacts",
+    tag = "Tags",
+    params(("id" = i64, Path, description = "Record id"), ("ids" = String, Query, description = "Comma-separated contact ids")),
+    responses((status = 204, description = "Removed"), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
@@ -398,6 +455,14 @@ pub async fn remove(
 ///
 /// # Errors
 /// 404 (no such tag or contact), 403.
+#[utoipa::path(
+    delete,
+    path = "/crm/rest/v1/tags/{id}/contacts/{contact_id}",
+    tag = "Tags",
+    params(("id" = i64, Path, description = "Record id"), ("contact_id" = i64, Path, description = "Contact id")),
+    responses((status = 204, description = "Removed"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn remove_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -431,6 +496,14 @@ fn company_summary(id: i64, data: &Value) -> Value {
 ///
 /// # Errors
 /// 404 (no such tag), 400 (paging).
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tags/{id}/companies",
+    tag = "Tags",
+    params(("id" = i64, Path, description = "Record id"), ("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip")),
+    responses((status = 200, description = "Companies with the tag", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list_companies(
     State(state): State<AppState>,
     principal: Principal,

@@ -193,6 +193,14 @@ async fn list_tasks(
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tasks",
+    tag = "Tasks",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip"), ("contact_id" = Option<i64>, Query, description = "Contact id"), ("completed" = Option<bool>, Query, description = "Completed or not"), ("order" = Option<String>, Query, description = "Sort field")),
+    responses((status = 200, description = "A page of tasks", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -205,6 +213,14 @@ pub async fn list(
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tasks/search",
+    tag = "Tasks",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip"), ("contact_id" = Option<i64>, Query, description = "Contact id"), ("completed" = Option<bool>, Query, description = "Completed or not"), ("order" = Option<String>, Query, description = "Sort field")),
+    responses((status = 200, description = "A page of tasks", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn search(
     State(state): State<AppState>,
     principal: Principal,
@@ -217,6 +233,14 @@ pub async fn search(
 ///
 /// # Errors
 /// 404 `Unable to find this Task`.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tasks/{id}",
+    tag = "Tasks",
+    params(("id" = i64, Path, description = "Record id")),
+    responses((status = 200, description = "The task", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -239,6 +263,14 @@ pub async fn get_one(
 ///
 /// # Errors
 /// 400 (validation, unknown contact or user, unparseable JSON), 403 (read-only key).
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/tasks",
+    tag = "Tasks",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The created task", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -303,6 +335,15 @@ async fn edit(
 ///
 /// # Errors
 /// 404, 400, 403.
+#[utoipa::path(
+    put,
+    path = "/crm/rest/v1/tasks/{id}",
+    tag = "Tasks",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The replaced task", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn replace(
     State(state): State<AppState>,
     principal: Principal,
@@ -316,6 +357,15 @@ pub async fn replace(
 ///
 /// # Errors
 /// 404, 400, 403.
+#[utoipa::path(
+    patch,
+    path = "/crm/rest/v1/tasks/{id}",
+    tag = "Tasks",
+    params(("id" = i64, Path, description = "Record id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The updated task", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -329,6 +379,14 @@ pub async fn update(
 ///
 /// # Errors
 /// 404, 403.
+#[utoipa::path(
+    delete,
+    path = "/crm/rest/v1/tasks/{id}",
+    tag = "Tasks",
+    params(("id" = i64, Path, description = "Record id")),
+    responses((status = 204, description = "Deleted"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
@@ -347,6 +405,13 @@ pub async fn remove(
 ///
 /// # Errors
 /// Store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/tasks/model",
+    tag = "Tasks",
+    responses((status = 200, description = "The task model", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn model(
     State(state): State<AppState>,
     principal: Principal,
@@ -364,6 +429,14 @@ pub async fn model(
 ///
 /// # Errors
 /// 400, 403.
+#[utoipa::path(
+    post,
+    path = "/crm/rest/v1/tasks/model/customFields",
+    tag = "Tasks",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "The created custom field", body = serde_json::Value), (status = 400, description = "Invalid input"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn create_custom_field(
     State(state): State<AppState>,
     principal: Principal,

@@ -73,6 +73,14 @@ async fn members(state: &AppState, account: AccountId) -> Result<Vec<User>, ApiE
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/users",
+    tag = "Users",
+    params(("limit" = Option<i64>, Query, description = "Page size"), ("offset" = Option<i64>, Query, description = "Records to skip")),
+    responses((status = 200, description = "The account's users", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -101,6 +109,14 @@ pub async fn list(
 ///
 /// # Errors
 /// 404 `Unable to find this User` unless the user is a member of the account.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v1/users/{id}/signature",
+    tag = "Users",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "The user's email signature", body = serde_json::Value), (status = 401, description = "Missing or invalid credential"), (status = 404, description = "No such record")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn signature(
     State(state): State<AppState>,
     principal: Principal,

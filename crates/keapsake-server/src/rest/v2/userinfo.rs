@@ -14,6 +14,13 @@ use keapsake_types::UserInfoV2;
 ///
 /// # Errors
 /// 403 for a key that acts as no user; store failures.
+#[utoipa::path(
+    get,
+    path = "/crm/rest/v2/oauth/connect/userinfo",
+    tag = "Userinfo",
+    responses((status = 200, description = "The user the credential acts as (v2 shape)", body = serde_json::Value), (status = 401, description = "Missing or invalid credential")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
