@@ -18,6 +18,7 @@ macro_rules! on_both_stores {
 }
 
 mod browser;
+mod cascade;
 mod contacts;
 mod crm_more;
 mod flow;

@@ -535,7 +535,39 @@ pub async fn remove(
         .delete_record(principal.account_id, RecordKind::Contact, id)
         .await
         .map_err(or_not_found(CONTACT))?;
+    delete_dependents(&state, principal.account_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deleting a contact deletes its notes and tasks (rest-v1.md §1.7; orders and opportunities
+/// keep a dangling `contact_id`). Their `n0` key is the contact id. Not one transaction with the
+/// contact's deletion: a crash in between leaves notes whose contact is gone, which read and
+/// list like any other and go with the next delete of that id's records.
+async fn delete_dependents(
+    state: &AppState,
+    account: AccountId,
+    contact: i64,
+) -> Result<(), ApiError> {
+    for kind in [RecordKind::Note, RecordKind::Task] {
+        loop {
+            let query = keapsake_core::records::Query {
+                conds: vec![keapsake_core::records::Cond::IntEq(0, contact)],
+                limit: 500,
+                ..Default::default()
+            };
+            let (page, _) = state.store.list_records(account, kind, &query).await?;
+            if page.is_empty() {
+                break;
+            }
+            for r in page {
+                match state.store.delete_record(account, kind, r.id).await {
+                    Ok(()) | Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `GET /contacts/model`: the account's contact custom fields and the optional properties.
