@@ -45,6 +45,8 @@ pub struct Config {
     pub profile: Profile,
     /// Single limits replacing the profile's.
     pub quota_overrides: QuotaOverrides,
+    /// REST hook delivery (`crate::webhooks`).
+    pub hooks: crate::webhooks::HookConfig,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             trust_forwarded: false,
             profile: Profile::default(),
             quota_overrides: QuotaOverrides::default(),
+            hooks: crate::webhooks::HookConfig::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod webhooks;
 
 pub use config::{Config, TlsConfig};
 pub use extract::{Principal, Via};

@@ -22,6 +22,7 @@ mod cascade;
 mod contacts;
 mod crm_more;
 mod flow;
+mod hooks;
 mod interop;
 mod isolation;
 mod keepalive;
