@@ -10,6 +10,7 @@ pub mod crm;
 pub mod crm_more;
 pub mod csrf;
 pub mod ids;
+pub mod messaging;
 pub mod oauth;
 pub mod password;
 pub mod records;
