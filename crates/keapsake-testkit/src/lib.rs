@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 pub mod html;
+pub mod smtp;
 
 /// Which storage backend a [`TestServer`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
