@@ -64,7 +64,7 @@ fn line(v: &Value) -> String {
     let s = |k: &str| v[k].as_str().unwrap_or("-").to_owned();
     format!(
         "{:<6} {:<10} {:<40} {:<32} {}",
-        v["id"],
+        v["id"].to_string(),
         s("account"),
         s("status"),
         s("to"),
