@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use keapsake_core::oauth::Lifetimes;
 use keapsake_core::{Clock, SystemClock};
 use keapsake_server::quota::QuotaOverrides;
-use keapsake_server::{Config, Profile, Server, TlsConfig};
+use keapsake_server::{Config, Profile, Server, SmtpRelay, TlsConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +60,12 @@ pub struct ServeArgs {
     /// Quotas on the REST/XML-RPC APIs: `sandbox` reports generous limits (Keap's × 1000) and never answers 429; `production` enforces Keap's (keap/oauth.md §7).
     #[arg(long, env = "KEAPSAKE_PROFILE", default_value = "sandbox", value_parser = ["sandbox", "production"])]
     pub profile: String,
+    /// Deliver the mail outbox (POST /emails/queue) through this SMTP relay:
+    /// smtp://host:port (plain), smtp://host:port?tls=required (STARTTLS) or
+    /// smtps://user:pass@host (TLS). Without it no mail is sent; messages stay in the outbox
+    /// (see `keapsake mail list`).
+    #[arg(long, env = "KEAPSAKE_SMTP", hide_env_values = true, value_parser = check_smtp)]
+    pub smtp: Option<String>,
     // Boxed: eight optional numbers would make `serve` the one outsized variant of the command enum.
     #[command(flatten)]
     pub quota: Box<QuotaArgs>,
@@ -125,6 +131,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ if args.tls => Some(TlsConfig::SelfSigned),
         _ => None,
     };
+    let smtp = args
+        .smtp
+        .as_deref()
+        .map(SmtpRelay::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--smtp: {e}"))?;
     let config = Config {
         listen: args.listen,
         public_url: args.public_url,
@@ -140,6 +152,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trust_forwarded: args.trust_forwarded,
         profile: Profile::parse(&args.profile).unwrap_or_default(),
         quota_overrides: (*args.quota).into(),
+        smtp,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let server = Server::bind(config, store.clone(), clock.clone())
@@ -152,6 +165,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         redact_url(&args.db.database),
         args.profile
     );
+    if let Some(relay) = &server.state().config.smtp {
+        eprintln!("mail outbox delivered through {}", relay.redacted());
+    }
     if args.demo {
         let seed = keapsake_server::demo::seed_demo(store.as_ref(), clock.as_ref(), &url)
             .await
@@ -200,6 +216,11 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Checks `--smtp` when the flags are parsed (kept as a string: it may hold a password).
+fn check_smtp(s: &str) -> Result<String, String> {
+    SmtpRelay::parse(s).map(|_| s.to_owned())
 }
 
 /// Hides a password in a database URL before printing it.

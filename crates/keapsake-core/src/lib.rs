@@ -11,6 +11,7 @@ pub mod crm_more;
 pub mod csrf;
 pub mod hooks;
 pub mod ids;
+pub mod messaging;
 pub mod oauth;
 pub mod password;
 pub mod records;

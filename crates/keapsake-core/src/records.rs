@@ -42,6 +42,10 @@ pub enum RecordKind {
     Email,
     /// A REST hook subscription.
     Hook,
+    /// A message of the mail outbox (`POST /emails/queue`), one per recipient.
+    OutboxMessage,
+    /// The marketing status of one e-mail address (`PUT /emailAddresses/{email}`).
+    EmailAddress,
 }
 
 impl RecordKind {
@@ -60,6 +64,8 @@ impl RecordKind {
             Self::Order => "order",
             Self::Email => "email",
             Self::Hook => "hook",
+            Self::OutboxMessage => "outbox_message",
+            Self::EmailAddress => "email_address",
         }
     }
 }

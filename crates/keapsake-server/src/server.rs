@@ -160,6 +160,12 @@ impl Server {
         if state.config.hooks.worker {
             tokio::spawn(crate::webhooks::run_worker(state.clone(), stop_rx.clone()));
         }
+        if state.config.smtp.is_some() {
+            tokio::spawn(crate::mail::smtp::run_worker(
+                state.clone(),
+                stop_rx.clone(),
+            ));
+        }
         tokio::spawn(purge_sessions(state.clone(), stop_rx));
 
         let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -15,6 +15,7 @@ use url::Url;
 
 pub mod hooks;
 pub mod html;
+pub mod smtp;
 
 /// Which storage backend a [`TestServer`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

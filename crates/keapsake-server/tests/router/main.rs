@@ -5,6 +5,7 @@
 mod authorize;
 mod credentials;
 mod csrf;
+mod emails;
 mod extensions;
 mod limits;
 mod misc;

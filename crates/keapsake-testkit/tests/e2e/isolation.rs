@@ -149,10 +149,11 @@ enum Kind {
     Opportunity,
     ContactField,
     User,
+    Email,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Contact,
         Kind::Tag,
         Kind::Category,
@@ -162,6 +163,7 @@ impl Kind {
         Kind::Opportunity,
         Kind::ContactField,
         Kind::User,
+        Kind::Email,
     ];
 
     /// How a probe names the id (in a query string, or as a whole JSON string in a body).
@@ -176,6 +178,7 @@ impl Kind {
             Kind::Opportunity => "@opportunity@",
             Kind::ContactField => "@contact_field@",
             Kind::User => "@user@",
+            Kind::Email => "@email@",
         }
     }
 
@@ -214,6 +217,7 @@ fn path_slot(template: &str, name: &str) -> Slot {
             match before.rsplit('/').next() {
                 Some("contacts") => Slot::Ref(Kind::Contact),
                 Some("tags") => Slot::Ref(Kind::Tag),
+                Some("emails") => Slot::Ref(Kind::Email),
                 _ => Slot::Lit("1"),
             }
         }
@@ -259,7 +263,16 @@ fn probes(op: &Op) -> Vec<Probe> {
     new_contact["email_addresses"] = json!([{"email": "intruder@example.com", "field": "EMAIL1"}]);
     match (op.method.as_str(), op.template.as_str()) {
         ("GET", "/v1/contacts") => vec![q(""), q(&format!("email={A_EMAIL}"))],
-        ("GET", "/v1/notes" | "/v1/tasks") => vec![q(""), q("contact_id=@contact@")],
+        ("GET", "/v1/notes" | "/v1/tasks" | "/v1/emails") => {
+            vec![q(""), q("contact_id=@contact@")]
+        }
+        ("POST", "/v1/emails") => vec![b(
+            json!({"sent_to_address": "intruder@example.com", "contact_id": "@contact@"}),
+        )],
+        ("POST", "/v1/emails/unsync") => vec![b(json!({"ids": ["@email@"]}))],
+        ("POST", "/v1/emails/queue") => vec![b(
+            json!({"contacts": ["@contact@"], "user_id": "@user@", "subject": "Intruder", "plain_content": "aGk="}),
+        )],
         ("GET", "/v1/opportunities") => vec![q(""), q("user_id=@user@")],
         ("GET", "/v1/tags") => vec![q(""), q("category=@category@")],
         ("POST", "/v1/contacts") => vec![b(new_contact)],
@@ -641,6 +654,15 @@ async fn seed(
     ids.insert(Kind::Task, task);
     ids.insert(Kind::Opportunity, opportunity);
     ids.insert(Kind::User, user.id.0);
+    let email_record = http
+        .create(
+            cred,
+            "/v1/emails",
+            json!({"sent_to_address": email, "contact_id": contact, "subject": format!("{label} email"),
+                   "sent_from_address": "iso-sender@example.com"}),
+        )
+        .await;
+    ids.insert(Kind::Email, email_record);
     ids
 }
 
@@ -913,6 +935,12 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         &a,
         "/v1/opportunities",
         json!({"opportunity_title": filler, "contact": {"id": fc}, "stage": {"id": STAGE}}),
+    )
+    .await;
+    http.create(
+        &a,
+        "/v1/emails",
+        json!({"sent_to_address": "iso-filler@example.com", "subject": filler}),
     )
     .await;
     let a_ids = seed(&http, &a, &srv.user, MARKER, A_EMAIL).await;

@@ -21,6 +21,7 @@ mod browser;
 mod cascade;
 mod contacts;
 mod crm_more;
+mod emails;
 mod flow;
 mod hooks;
 mod interop;

@@ -5,6 +5,7 @@ pub mod body;
 pub mod common;
 pub mod companies;
 pub mod contacts;
+pub mod emails;
 pub mod hooks;
 pub mod list;
 pub mod notes;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/connect/userinfo", get(userinfo::get))
         .route("/account/profile", get(account::get).put(account::put))
         .merge(contacts::routes())
+        .merge(emails::routes())
         .merge(tags::routes())
         .merge(hooks::routes())
         .merge(companies::routes())
