@@ -32,6 +32,7 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod xmlrpc;
 
 pub use config::{Config, TlsConfig};
 pub use extract::{Principal, Via};
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(oauth::routes())
         .merge(rest::routes())
+        .merge(xmlrpc::routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))

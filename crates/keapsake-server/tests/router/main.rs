@@ -13,3 +13,4 @@ mod rest;
 mod serve;
 mod support;
 mod token;
+mod xmlrpc;
