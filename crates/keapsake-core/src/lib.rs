@@ -9,6 +9,7 @@ pub mod counters;
 pub mod crm;
 pub mod crm_more;
 pub mod csrf;
+pub mod hooks;
 pub mod ids;
 pub mod oauth;
 pub mod password;
