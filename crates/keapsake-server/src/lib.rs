@@ -34,6 +34,7 @@ pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod webhooks;
+pub mod xmlrpc;
 
 pub use config::{Config, SmtpRelay, TlsConfig};
 pub use extract::{Principal, Via};
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::routes())
         .merge(rest::routes())
         .merge(mail::admin::routes())
+        .merge(xmlrpc::routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))

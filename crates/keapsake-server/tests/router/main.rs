@@ -14,3 +14,4 @@ mod rest;
 mod serve;
 mod support;
 mod token;
+mod xmlrpc;
