@@ -525,3 +525,60 @@ pub fn encode_call(method: &str, params: &[XValue]) -> String {
     out.push_str("</params></methodCall>");
     out
 }
+
+/// A decoded `methodResponse`: the value, or a fault's code and string.
+pub type Response = Result<XValue, (i64, String)>;
+
+/// Decodes a `methodResponse` (tests, the bench driver, clients in this workspace). Reuses
+/// the hardened call decoder by rewriting the envelope, so the same limits apply.
+///
+/// # Errors
+/// [`DecodeError`] when the body is not a `methodResponse` with one value or a fault.
+pub fn decode_response(body: &[u8]) -> Result<Response, DecodeError> {
+    let text = std::str::from_utf8(body).map_err(|_| DecodeError::Utf8)?;
+    let start = text
+        .find("<methodResponse>")
+        .ok_or(DecodeError::Malformed)?;
+    let end = text
+        .rfind("</methodResponse>")
+        .ok_or(DecodeError::Malformed)?;
+    let inner = text
+        .get(start + "<methodResponse>".len()..end)
+        .ok_or(DecodeError::Malformed)?
+        .trim();
+    let (is_fault, params) = if let Some(f) = inner
+        .strip_prefix("<fault>")
+        .and_then(|f| f.strip_suffix("</fault>"))
+    {
+        (true, format!("<params><param>{f}</param></params>"))
+    } else {
+        (false, inner.to_owned())
+    };
+    let call =
+        decode(format!("<methodCall><methodName>r</methodName>{params}</methodCall>").as_bytes())?;
+    let v = call
+        .params
+        .into_iter()
+        .next()
+        .ok_or(DecodeError::Malformed)?;
+    if !is_fault {
+        return Ok(Ok(v));
+    }
+    let XValue::Struct(members) = v else {
+        return Err(DecodeError::Malformed);
+    };
+    let code = members
+        .iter()
+        .find(|(k, _)| k == "faultCode")
+        .and_then(|(_, v)| match v {
+            XValue::Int(i) => Some(*i),
+            _ => None,
+        })
+        .ok_or(DecodeError::Malformed)?;
+    let msg = members
+        .iter()
+        .find(|(k, _)| k == "faultString")
+        .and_then(|(_, v)| v.as_text())
+        .unwrap_or_default();
+    Ok(Err((code, msg)))
+}

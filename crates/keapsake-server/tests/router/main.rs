@@ -15,3 +15,4 @@ mod serve;
 mod support;
 mod token;
 mod xmlrpc;
+mod xmlrpc_tables;

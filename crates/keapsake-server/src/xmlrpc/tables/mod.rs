@@ -10,8 +10,10 @@
 //!
 //! A new table is a module here and one line in [`lookup`].
 
+pub mod action;
 pub mod contact;
 pub mod generic;
+pub mod lead;
 pub mod tags;
 
 use super::codec::XValue;
@@ -156,8 +158,46 @@ pub fn lookup(name: &str) -> XResult<&'static dyn Table> {
         "Company" => &generic::COMPANY,
         "DataFormField" => &generic::DATA_FORM_FIELD,
         "User" => &generic::USER,
+        "Lead" => &lead::LEAD,
+        "ContactAction" => &action::CONTACT_ACTION,
         _ => return Err(Fault::no_table(&super::fault::printable(name, 80))),
     })
+}
+
+/// Every document of a REST v1 collection (`path?limit=1000&offset=…&extra`), page by page.
+///
+/// # Errors
+/// The REST call's fault.
+pub async fn rest_collection(
+    cx: &Cx,
+    path: &str,
+    list_key: &str,
+    extra: &str,
+) -> XResult<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let sep = if extra.is_empty() { "" } else { "&" };
+        let (_, page) = cx
+            .rest(
+                axum::http::Method::GET,
+                &format!("{path}?limit=1000&offset={offset}{sep}{extra}"),
+                None,
+            )
+            .await?;
+        let items = page
+            .get(list_key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let n = items.len();
+        out.extend(items);
+        if n < 1000 {
+            break;
+        }
+        offset += 1000;
+    }
+    Ok(out)
 }
 
 // --------------------------------------------------------------------------------- paths
