@@ -1728,11 +1728,11 @@ async fn xmlrpc_column(
         body: None,
     };
     let record = |tally: &mut Tally,
-                      fig: &mut XFigure,
-                      variant: &str,
-                      what: &str,
-                      status: u16,
-                      raw: &str| {
+                  fig: &mut XFigure,
+                  variant: &str,
+                  what: &str,
+                  status: u16,
+                  raw: &str| {
         fig.requests += 1;
         if status >= 500 {
             fig.five_xx += 1;

@@ -29,3 +29,4 @@ mod isolation;
 mod keepalive;
 mod races;
 mod secrets;
+mod xmlrpc;

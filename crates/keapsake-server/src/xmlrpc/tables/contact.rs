@@ -275,7 +275,25 @@ impl Table for ContactTable {
 
     async fn update(&self, cx: &Cx, id: i64, values: Vec<(String, XValue)>) -> XResult<i64> {
         cx.require_write()?;
-        let body = body(cx, &values).await?;
+        let mut body = body(cx, &values).await?;
+        if [
+            "email_addresses",
+            "phone_numbers",
+            "fax_numbers",
+            "addresses",
+        ]
+        .iter()
+        .any(|k| body.get(k).is_some())
+        {
+            let (_, current) = cx
+                .rest(
+                    Method::GET,
+                    &format!("/contacts/{id}?optional_properties={}", optional()),
+                    None,
+                )
+                .await?;
+            super::merge_current(&current, &mut body, &[]);
+        }
         cx.rest(Method::PATCH, &format!("/contacts/{id}"), Some(&body))
             .await?;
         Ok(id)

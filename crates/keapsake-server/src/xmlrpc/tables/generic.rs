@@ -100,12 +100,23 @@ impl Table for Company {
     }
     async fn update(&self, cx: &Cx, id: i64, values: Vec<(String, XValue)>) -> XResult<i64> {
         cx.require_write()?;
-        let body = to_body(
+        let mut body = to_body(
             self.name(),
             &company_cols(cx).await?,
             &values,
             cx.zone().await,
         )?;
+        const OBJECTS: &[&str] = &["address", "phone_number", "fax_number"];
+        if OBJECTS.iter().any(|k| body.get(k).is_some()) {
+            let (_, current) = cx
+                .rest(
+                    Method::GET,
+                    &format!("/companies/{id}?optional_properties=fax_number"),
+                    None,
+                )
+                .await?;
+            super::merge_current(&current, &mut body, OBJECTS);
+        }
         cx.rest(Method::PATCH, &format!("/companies/{id}"), Some(&body))
             .await?;
         Ok(id)

@@ -200,6 +200,50 @@ pub async fn rest_collection(
     Ok(out)
 }
 
+/// Makes a partial update body keep what it does not name: each slotted list of `body`
+/// (`email_addresses`, `addresses`, … entries with a `field`) and each object listed in
+/// `objects` is merged onto the current document's, so `City` alone does not drop the rest of
+/// the address (REST replaces lists and objects whole).
+pub fn merge_current(current: &Value, body: &mut Value, objects: &[&str]) {
+    let Some(obj) = body.as_object_mut() else {
+        return;
+    };
+    for (key, v) in obj.iter_mut() {
+        match v {
+            Value::Array(items) if items.iter().all(|e| e.get("field").is_some()) => {
+                let mut merged: Vec<Value> = current
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for e in items.iter() {
+                    match merged.iter_mut().find(|m| m.get("field") == e.get("field")) {
+                        Some(m) => merge_object(m, e),
+                        None => merged.push(e.clone()),
+                    }
+                }
+                *items = merged;
+            }
+            Value::Object(_) if objects.contains(&key.as_str()) => {
+                if let Some(cur) = current.get(key).filter(|c| c.is_object()) {
+                    let mut m = cur.clone();
+                    merge_object(&mut m, v);
+                    *v = m;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn merge_object(into: &mut Value, from: &Value) {
+    if let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) {
+        for (k, v) in from {
+            into.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 // --------------------------------------------------------------------------------- paths
 
 enum Seg<'a> {
