@@ -46,6 +46,8 @@ pub enum RecordKind {
     OutboxMessage,
     /// The marketing status of one e-mail address (`PUT /emailAddresses/{email}`).
     EmailAddress,
+    /// An e-mail template (XML-RPC `APIEmailService.addEmailTemplate`).
+    EmailTemplate,
 }
 
 impl RecordKind {
@@ -66,6 +68,7 @@ impl RecordKind {
             Self::Hook => "hook",
             Self::OutboxMessage => "outbox_message",
             Self::EmailAddress => "email_address",
+            Self::EmailTemplate => "email_template",
         }
     }
 }

@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 use tower::ServiceExt as _;
 
 /// The services keapsake answers (others: `[UnknownMethod]`).
-const SERVICES: &[&str] = &["ContactService", "DataService"];
+const SERVICES: &[&str] = &["ContactService", "DataService", "APIEmailService"];
 
 /// Whether `Service.method` names a service keapsake offers (for `echo`).
 pub fn known_service(method: &str) -> bool {
@@ -36,6 +36,7 @@ pub async fn dispatch(cx: &Cx, method: &str, args: Args) -> XResult<XValue> {
     match service {
         "ContactService" => services::contact::call(cx, name, args).await,
         "DataService" => services::data::call(cx, name, args).await,
+        "APIEmailService" => services::email::call(cx, name, args).await,
         _ => Err(Fault::unknown_method(method)),
     }
     .map_err(|f| {

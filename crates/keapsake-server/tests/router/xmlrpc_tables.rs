@@ -394,3 +394,258 @@ async fn contact_action_notes_and_tasks() {
     let (st_, _) = rest_get(&h, &k, &format!("/tasks/{}", task / 2)).await;
     assert_eq!(st_, StatusCode::NOT_FOUND);
 }
+
+async fn outbox(h: &Harness, key: &str) -> Vec<Value> {
+    let (status, v) = {
+        let res = h
+            .get_with(
+                "/keapsake/v1/outbox",
+                &[("authorization", &format!("Bearer {key}"))],
+            )
+            .await;
+        (res.status, res.json())
+    };
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v["messages"]
+        .as_array()
+        .or_else(|| v.as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn api_email_service_send_attach_opt_and_templates() {
+    let h = Harness::new().await;
+    let (k, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let c = int(&ok(
+        &h,
+        &k,
+        "ContactService.add",
+        &[st(&[
+            ("FirstName", s("Ada")),
+            ("Email", s("ada@example.com")),
+        ])],
+    )
+    .await);
+    // Opt-in status, consistent with PUT /emailAddresses.
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.getOptStatus",
+            &[s("ada@example.com")]
+        )
+        .await,
+        i(0)
+    );
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.optIn",
+            &[s("ada@example.com"), s("")]
+        )
+        .await,
+        XValue::Bool(true)
+    );
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.getOptStatus",
+            &[s("ADA@example.com")]
+        )
+        .await,
+        i(1)
+    );
+    // Sending (content form, 9 arguments): one outbox message and one e-mail record.
+    let sent = ok(
+        &h,
+        &k,
+        "APIEmailService.sendEmail",
+        &[
+            XValue::Array(vec![i(c)]),
+            s("me@example.com"),
+            s("~Contact.Email~"),
+            s(""),
+            s(""),
+            s("Text"),
+            s("Hi ~Contact.FirstName~"),
+            s(""),
+            s("Hello ~Contact.FirstName~, plain text here."),
+        ],
+    )
+    .await;
+    assert_eq!(sent, XValue::Bool(true));
+    let msgs = outbox(&h, &k).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(msgs[0]["contact_id"], c);
+    let (_, emails) = rest_get(&h, &k, &format!("/emails?contact_id={c}")).await;
+    let list = emails["emails"].as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 1, "{emails}");
+    assert_eq!(
+        list[0]["subject"], "Hi Ada",
+        "merge fields applied: {emails}"
+    );
+    // Templates: add, get, update, send by template (2 arguments).
+    let fields = |title: &str, subject: &str| -> Vec<XValue> {
+        vec![
+            s(title),
+            s("news"),
+            s("me@example.com"),
+            s("~Contact.Email~"),
+            s(""),
+            s(""),
+            s(subject),
+            s("Text for ~Contact.FirstName~"),
+            s("<p>HTML</p>"),
+            s("Multipart"),
+            s("Contact"),
+        ]
+    };
+    let t = int(&ok(
+        &h,
+        &k,
+        "APIEmailService.addEmailTemplate",
+        &fields("Welcome", "Welcome!"),
+    )
+    .await);
+    let got = ok(&h, &k, "APIEmailService.getEmailTemplate", &[i(t)]).await;
+    assert_eq!(field(&got, "pieceTitle"), Some(&s("Welcome")));
+    assert_eq!(field(&got, "contentType"), Some(&s("Multipart")));
+    let mut upd = vec![i(t)];
+    upd.extend(fields("Welcome v2", "Welcome, ~Contact.FirstName~"));
+    assert_eq!(
+        ok(&h, &k, "APIEmailService.updateEmailTemplate", &upd).await,
+        XValue::Bool(true)
+    );
+    let got = ok(&h, &k, "APIEmailService.getEmailTemplate", &[i(t)]).await;
+    assert_eq!(field(&got, "pieceTitle"), Some(&s("Welcome v2")));
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.sendEmail",
+            &[XValue::Array(vec![i(c)]), i(t)]
+        )
+        .await,
+        XValue::Bool(true)
+    );
+    assert_eq!(outbox(&h, &k).await.len(), 2);
+    let (_, emails) = rest_get(&h, &k, &format!("/emails?contact_id={c}")).await;
+    assert!(
+        emails["emails"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|e| e["subject"] == "Welcome, Ada")),
+        "{emails}"
+    );
+    // attachEmail: a record only, no outbox message.
+    let attach = [
+        i(c),
+        s("Grace"),
+        s("grace@example.com"),
+        s("ada@example.com"),
+        s(""),
+        s(""),
+        s("Text"),
+        s("Archived"),
+        s(""),
+        s("old mail"),
+        s(""),
+        s("2026-01-02 10:00:00"),
+        s("2026-01-02 09:59:00"),
+        i(0),
+    ];
+    assert_eq!(
+        ok(&h, &k, "APIEmailService.attachEmail", &attach).await,
+        XValue::Bool(true)
+    );
+    assert_eq!(outbox(&h, &k).await.len(), 2, "attachEmail does not send");
+    let (_, emails) = rest_get(&h, &k, &format!("/emails?contact_id={c}")).await;
+    let archived = emails["emails"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["subject"] == "Archived").cloned())
+        .expect("the attached record");
+    assert_eq!(archived["sent_from_address"], "Grace <grace@example.com>");
+    // Opt-out is permanent for the API.
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.optOut",
+            &[s("ada@example.com"), s("asked")]
+        )
+        .await,
+        XValue::Bool(true)
+    );
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.getOptStatus",
+            &[s("ada@example.com")]
+        )
+        .await,
+        i(0)
+    );
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.optIn",
+            &[s("ada@example.com"), s("again")]
+        )
+        .await,
+        XValue::Bool(false)
+    );
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "APIEmailService.optIn",
+            &[s("nobody@example.com"), s("")]
+        )
+        .await,
+        XValue::Bool(false)
+    );
+    // Faults.
+    assert!(
+        fault(
+            &h,
+            &k,
+            "APIEmailService.sendEmail",
+            &[XValue::Array(vec![i(c)]), s("a"), s("b")]
+        )
+        .await
+        .contains("Wrong number")
+    );
+    let mut bad = attach.to_vec();
+    bad[6] = s("html");
+    assert!(
+        fault(&h, &k, "APIEmailService.attachEmail", &bad)
+            .await
+            .contains("contentType")
+    );
+    assert!(
+        fault(&h, &k, "APIEmailService.getEmailTemplate", &[i(999)])
+            .await
+            .contains("RecordNotFound")
+    );
+    let mut bad = fields("T", "S");
+    bad[10] = s("Order");
+    assert!(
+        fault(&h, &k, "APIEmailService.addEmailTemplate", &bad)
+            .await
+            .contains("mergeContext")
+    );
+    assert!(
+        fault(
+            &h,
+            &k,
+            "APIEmailService.sendEmail",
+            &[XValue::Array(vec![i(999)]), i(t)]
+        )
+        .await
+        .contains("999")
+    );
+}
