@@ -405,3 +405,76 @@ class KeapPython(ClientTestCase):
         self.assertEqual(page["tags"], [])
         self.assertEqual(page["count"], 0)
         self.assertEqual(self.call("ContactService.get", svc.get, cid)["tag_ids"], [])
+
+    # --- XML-RPC (`Keap.XML.*`: stdlib xmlrpc.client, token as `?access_token=` and as the first
+    # parameter) ----------------------------------------------------------------------------------
+
+    @property
+    def xml(self):
+        self.rest  # a token, through the library
+        return self.keap.XML
+
+    def test_30_xmlrpc_contact_add_load_query(self):
+        x = self.xml
+        email = unique("xml") + "@example.com"
+        cid = self.call("XML ContactService.add", x.ContactService.add,
+                        {"FirstName": "Grace", "LastName": "Hopper", "Email": email, "Phone1": "555-0101"})
+        self.assertIsInstance(cid, int)
+        row = self.call("XML ContactService.load", x.ContactService.load, cid, ["Id", "FirstName", "Email", "Phone1"])
+        self.assertEqual(row, {"Id": cid, "FirstName": "Grace", "Email": email, "Phone1": "555-0101"})
+        self.assertEqual(self.call("XML ContactService.find_by_email", x.ContactService.find_by_email, email, ["Id"]),
+                         [{"Id": cid}])
+        rows = self.call("XML DataService.query", x.DataService.query,
+                         "Contact", 10, 0, {"Email": email}, ["Id", "LastName"], "Id", True)
+        self.assertEqual(rows, [{"Id": cid, "LastName": "Hopper"}])
+        self.assertEqual(self.call("XML DataService.count", x.DataService.count, "Contact", {"Email": email}), 1)
+        self.assertEqual(self.call("XML ContactService.update", x.ContactService.update, cid, {"LastName": "Murray Hopper"}), cid)
+        # The same contact through REST.
+        c = self.call("ContactService.get", self.rest.ContactService.get, cid)
+        self.assertEqual((c["given_name"], c["family_name"]), ("Grace", "Murray Hopper"))
+        self.assertEqual([e["email"] for e in c["email_addresses"]], [email])
+        self.assertEqual(self.call("XML DataService.get_app_setting", x.test_connection), "yes")
+
+    def test_31_xmlrpc_tag(self):
+        x = self.xml
+        cid = x.ContactService.add({"FirstName": "Tagged", "Email": unique("xmltag") + "@example.com"})
+        tag = self.call("XML DataService.create", x.DataService.create, "ContactGroup", {"GroupName": unique("xml-tag")})
+        self.assertIsInstance(tag, int)
+        self.assertIs(self.call("XML ContactService.add_tag", x.ContactService.add_tag, cid, tag), True)
+        self.assertEqual(x.ContactService.load(cid, ["Groups"]), {"Groups": str(tag)})
+        self.assertEqual(self.call("ContactService.get", self.rest.ContactService.get, cid)["tag_ids"], [tag])
+        assigned = x.DataService.find_by_field("ContactGroupAssign", 10, 0, "ContactId", cid, ["GroupId"])
+        self.assertEqual(assigned, [{"GroupId": tag}])
+        self.assertIs(x.ContactService.remove_tag(cid, tag), True)
+        self.assertEqual(x.ContactService.load(cid, ["Id", "Groups"]), {"Id": cid})
+
+    def test_32_xmlrpc_email_record_and_opt_status(self):
+        x = self.xml
+        email = unique("xmlmail") + "@example.com"
+        cid = x.ContactService.add({"FirstName": "Mail", "Email": email})
+        # keap-python's EmailService has no attachEmail method; its __getattr__ forwards any name
+        # to `APIEmailService.<name>`, which is how its users reach the rest of the service.
+        ok = self.call("XML APIEmailService.attachEmail", x.EmailService.attachEmail,
+                       cid, "Compat", "compat@example.com", email, "", "", "Text", "Archived by XML-RPC",
+                       "", "plain body", "", "", "", 1)
+        self.assertIs(ok, True)
+        listed = self.call("EmailService.list_emails", self.rest.EmailService.list_emails, contact_id=cid)
+        self.assertEqual([e["subject"] for e in listed["emails"]], ["Archived by XML-RPC"])
+        self.assertEqual(x.EmailService.get_optin_status(email), 0)
+        self.assertIs(self.call("XML optin_email", x.EmailService.optin_email, email, "compat"), True)
+        self.assertEqual(x.EmailService.get_optin_status(email), 1)
+        sent = self.call("XML APIEmailService.sendEmail", x.EmailService.sendEmail,
+                         [cid], "compat@example.com", "~Contact.Email~", "", "", "Text",
+                         "Hello ~Contact.FirstName~", "", "Text body")
+        self.assertIs(sent, True)
+        listed = self.rest.EmailService.list_emails(contact_id=cid)
+        self.assertIn("Hello Mail", [e["subject"] for e in listed["emails"]])
+
+    def test_33_xmlrpc_faults_raise(self):
+        from keap.exceptions import KeapXMLRPCException
+        x = self.xml
+        with self.assertRaises(KeapXMLRPCException) as ctx:
+            x.DataService.load("NoSuchTable", 1, ["Id"])
+        self.assertIn("[NoTableAccess]", str(ctx.exception.__dict__) + str(ctx.exception))
+        with self.assertRaises(KeapXMLRPCException):
+            x.ContactService.load(999999, ["Id"])

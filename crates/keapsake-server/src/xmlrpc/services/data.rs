@@ -18,7 +18,8 @@ pub const MAX_LIMIT: i64 = 1000;
 /// The method's faults; `[UnknownMethod]`.
 pub async fn call(cx: &Cx, method: &str, a: Args) -> XResult<XValue> {
     match method {
-        "add" => {
+        // `create` is keap-python 1.3.0's name for `add` (its `DataService.create`).
+        "add" | "create" => {
             a.arity(&[2])?;
             let t = tables::lookup(&a.string(0)?)?;
             Ok(XValue::Int(t.add(cx, a.members(1)?).await?))
