@@ -9,7 +9,9 @@
 //! - `GET /crm/rest/v1/contacts/{id}` with a random seeded id;
 //! - `POST /crm/rest/v1/contacts` with a fresh e-mail each;
 //! - `GET /crm/rest/v1/contacts?email=c<random>@example.com` (exact match, one hit);
-//! - `GET /crm/rest/v1/contacts?given_name=G<random>&limit=50` (each given name is shared by 10).
+//! - `GET /crm/rest/v1/contacts?given_name=G<random>&limit=50` (each given name is shared by 10);
+//! - XML-RPC `ContactService.add` (a fresh e-mail each) and `DataService.query` on `Contact` by
+//!   `Email` (exact, one hit), both with the bearer token; a fault counts as an error.
 //!
 //! The ceilings only serve `POST /token`: `ceiling-http` answers a fixed body (bare axum, no auth,
 //! no storage); `ceiling-sqlite` does one single-row INSERT per transaction (WAL,
@@ -70,6 +72,10 @@ enum Op {
     Create,
     ListEmail,
     ListGivenName,
+    /// XML-RPC `ContactService.add`.
+    XmlAdd,
+    /// XML-RPC `DataService.query` on `Contact` by `Email` (exact, one hit).
+    XmlQuery,
 }
 
 impl Op {
@@ -80,6 +86,8 @@ impl Op {
             Op::Create => "POST /crm/rest/v1/contacts",
             Op::ListEmail => "GET /crm/rest/v1/contacts?email=c<N>@example.com",
             Op::ListGivenName => "GET /crm/rest/v1/contacts?given_name=G<N>&limit=50",
+            Op::XmlAdd => "XML-RPC ContactService.add",
+            Op::XmlQuery => "XML-RPC DataService.query Contact {Email: c<N>@example.com}",
         }
     }
 }
@@ -112,13 +120,75 @@ fn next_rand(s: &mut u64) -> u64 {
     s.wrapping_mul(0x2545_F491_4F6C_DD1D)
 }
 
+/// An XML-RPC call; the credential travels as `Authorization: Bearer`, so the key parameter is a
+/// placeholder (ignored, `keap/xmlrpc.md` §2).
+fn xml_call(method: &str, params: &str) -> Bytes {
+    Bytes::from(format!(
+        "<?xml version='1.0'?><methodCall><methodName>{method}</methodName><params>\
+         <param><value><string>ignored</string></value></param>{params}</params></methodCall>"
+    ))
+}
+
+/// A fault answered with HTTP 200 counts as an error (status 599 in the report).
+fn fault_is_error(r: (hyper::StatusCode, Bytes)) -> (hyper::StatusCode, Bytes) {
+    if r.0.is_success() && r.1.windows(7).any(|w| w == b"<fault>") {
+        (
+            hyper::StatusCode::from_u16(599).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR),
+            r.1,
+        )
+    } else {
+        r
+    }
+}
+
 async fn one_request(
     c: &mut Conn,
     plan: &Plan,
     rng: &mut u64,
 ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
     let json = HeaderValue::from_static("application/json");
+    let xml = HeaderValue::from_static("text/xml");
     match plan.op {
+        Op::XmlAdd => {
+            let n = plan.next_email.fetch_add(1, Ordering::Relaxed);
+            let body = xml_call(
+                "ContactService.add",
+                &format!(
+                    "<param><value><struct><member><name>FirstName</name><value>G{}</value></member>\
+                     <member><name>LastName</name><value>F{n}</value></member>\
+                     <member><name>Email</name><value>c{n}@example.com</value></member></struct></value></param>",
+                    n / GIVEN_NAME_GROUP
+                ),
+            );
+            c.send_typed(
+                Method::POST,
+                "/crm/xmlrpc/v1",
+                Some(&plan.bearer),
+                Some((xml, body)),
+            )
+            .await
+            .map(fault_is_error)
+        }
+        Op::XmlQuery => {
+            let n = next_rand(rng) % plan.seeded;
+            let body = xml_call(
+                "DataService.query",
+                &format!(
+                    "<param><value>Contact</value></param><param><value><int>10</int></value></param>\
+                     <param><value><int>0</int></value></param>\
+                     <param><value><struct><member><name>Email</name><value>c{n}@example.com</value></member></struct></value></param>\
+                     <param><value><array><data><value>Id</value><value>FirstName</value><value>Email</value></data></array></value></param>"
+                ),
+            );
+            c.send_typed(
+                Method::POST,
+                "/crm/xmlrpc/v1",
+                Some(&plan.bearer),
+                Some((xml, body)),
+            )
+            .await
+            .map(fault_is_error)
+        }
         Op::Token => c.refresh(&plan.basic, "unused-by-the-ceilings").await,
         Op::GetOne => {
             let id = plan.ids[(next_rand(rng) % plan.ids.len() as u64) as usize];
@@ -457,13 +527,15 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
     };
     let mut rows: Vec<Row> = Vec::new();
     for &c in &cfg.connections {
-        let points: [(&'static str, SocketAddr, Op); 6] = [
+        let points: [(&'static str, SocketAddr, Op); 8] = [
             ("ceiling-http", http_addr, Op::Token),
             ("ceiling-sqlite", sqlite_addr, Op::Token),
             ("keapsake", ks_addr, Op::GetOne),
             ("keapsake", ks_addr, Op::Create),
             ("keapsake", ks_addr, Op::ListEmail),
             ("keapsake", ks_addr, Op::ListGivenName),
+            ("keapsake", ks_addr, Op::XmlAdd),
+            ("keapsake", ks_addr, Op::XmlQuery),
         ];
         for (server, addr, op) in points {
             let rep = rt.block_on(load_point(addr, plan(op), c, cfg.warmup, cfg.duration))?;
@@ -581,6 +653,23 @@ fn render(
                 if is_ks { ratio(k, q) } else { "".into() },
             );
         }
+    }
+    let _ = writeln!(
+        s,
+        "\nXML-RPC against its REST counterpart in the same run (req/s ratio):"
+    );
+    for &c in &cfg.connections {
+        let rps = |op: Op| {
+            rows.iter()
+                .find(|r| r.op == op && r.rep.connections == c)
+                .map_or(0.0, |r| r.rep.rps())
+        };
+        let _ = writeln!(
+            s,
+            "- {c} conn: `ContactService.add` ÷ `POST /contacts` = {}; `DataService.query` by Email ÷ `GET /contacts?email=` = {}",
+            ratio(rps(Op::XmlAdd), rps(Op::Create)),
+            ratio(rps(Op::XmlQuery), rps(Op::ListEmail)),
+        );
     }
     let _ = writeln!(
         s,

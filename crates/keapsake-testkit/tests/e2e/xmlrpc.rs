@@ -4,8 +4,8 @@
 //! field by field. A contact added through `ContactService.add` fires the REST `contact.add`
 //! hook.
 
-use keapsake_core::{Clock, Secret};
 use keapsake_core::store::{KeyKind, NewApiKey};
+use keapsake_core::{Clock, Secret};
 use keapsake_server::quota::Profile;
 use keapsake_server::webhooks::{HookConfig, deliver_due};
 use keapsake_server::xmlrpc::codec::{XValue, decode_response, encode_call};
