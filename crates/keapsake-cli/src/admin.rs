@@ -649,6 +649,35 @@ pub enum KeyCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Import an existing legacy (XML-RPC) key string: `key add --kind legacy --import KEY`.
+    #[command(
+        after_help = "Examples:\n  keapsake key import --account demo1 --kind legacy 0123456789abcdef0123456789abcdef\n  KEAPSAKE_IMPORT_KEY=0123456789abcdef0123456789abcdef keapsake key import --account demo1 --kind legacy"
+    )]
+    Import {
+        /// Account alias.
+        #[arg(long)]
+        account: String,
+        /// Only `legacy` (PATs and SAKs are minted by keapsake, never imported).
+        #[arg(long, value_parser = ["legacy"], default_value = "legacy")]
+        kind: String,
+        /// The existing key (or $KEAPSAKE_IMPORT_KEY, which keeps it out of shell history).
+        #[arg(env = "KEAPSAKE_IMPORT_KEY", hide_env_values = true)]
+        key: String,
+        /// User the key acts as (optional).
+        #[arg(long)]
+        user: Option<String>,
+        /// A name to recognise it by.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Refuse writes with 403.
+        #[arg(long)]
+        read_only: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List an account's keys (never the keys themselves).
     List {
         /// Account alias.
@@ -677,7 +706,30 @@ pub enum KeyCmd {
 
 /// Runs a `key` command.
 pub async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
+    let cmd = match cmd {
+        KeyCmd::Import {
+            account,
+            kind,
+            key,
+            user,
+            name,
+            read_only,
+            db,
+            json,
+        } => KeyCmd::Add {
+            account,
+            kind,
+            user,
+            name,
+            import: Some(key),
+            read_only,
+            db,
+            json,
+        },
+        other => other,
+    };
     match cmd {
+        KeyCmd::Import { .. } => bail!("key import is handled as key add --import"),
         KeyCmd::Add {
             account,
             kind,

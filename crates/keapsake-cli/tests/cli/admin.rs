@@ -227,6 +227,7 @@ fn every_command_has_help_with_examples() {
         vec!["app", "add", "--help"],
         vec!["token", "mint", "--help"],
         vec!["key", "add", "--help"],
+        vec!["key", "import", "--help"],
         vec!["user", "add", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_keapsake"))
@@ -252,4 +253,114 @@ fn every_command_has_help_with_examples() {
     ] {
         assert!(text.contains(env), "serve --help must name {env}");
     }
+}
+
+/// `key import --kind legacy KEY` (and `key add --kind legacy --import`): the imported key
+/// authenticates XML-RPC calls as the first parameter, its prefix is listed, never the key; a
+/// revoked one is refused with `[InvalidKey]`.
+async fn imported_legacy_keys_work_for_xmlrpc(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let db = db_of(&srv);
+    let alias = srv.account.alias.clone();
+    let key = format!("{}abcdef0123456789", keapsake_testkit::unique_suffix());
+    let k = json_ok(
+        &db,
+        &[
+            "key",
+            "import",
+            "--account",
+            &alias,
+            "--kind",
+            "legacy",
+            &key,
+            "--name",
+            "migrated",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (k["kind"].as_str(), k["key"].as_str()),
+        (Some("legacy"), Some(key.as_str()))
+    );
+    let via_add_key = format!("{key}-second");
+    let k2 = json_ok(
+        &db,
+        &[
+            "key",
+            "add",
+            "--account",
+            &alias,
+            "--kind",
+            "legacy",
+            "--import",
+            &via_add_key,
+            "--json",
+        ],
+    );
+    let short = keapsake(&db, &["key", "import", "--account", &alias, "short"]);
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 16 characters"));
+    let pat = keapsake(
+        &db,
+        &["key", "import", "--account", &alias, "--kind", "pat", &key],
+    );
+    assert!(!pat.status.success(), "only legacy keys are imported");
+    let list = keapsake(&db, &["key", "list", "--account", &alias, "--json"]);
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(!listed.contains(&key), "the key itself is never listed");
+    assert!(listed.contains(&format!("{}…", &key[..4])), "{listed}");
+
+    let call = |k: String| {
+        let url = srv.at("crm/xmlrpc/v1");
+        async move {
+            let body = format!(
+                "<?xml version='1.0'?><methodCall><methodName>DataService.getAppSetting</methodName><params>\
+                 <param><value><string>{k}</string></value></param><param><value>Application</value></param>\
+                 <param><value>enabled</value></param></params></methodCall>"
+            );
+            let r = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "text/xml")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    for k in [key.clone(), via_add_key.clone()] {
+        let text = call(k).await;
+        assert!(
+            text.contains("<value>yes</value>") || text.contains("<string>yes</string>"),
+            "{text}"
+        );
+    }
+    json_ok(
+        &db,
+        &[
+            "key",
+            "revoke",
+            "--account",
+            &alias,
+            &k2["id"].to_string(),
+            "--json",
+        ],
+    );
+    assert!(call(via_add_key).await.contains("[InvalidKey]"));
+    assert!(
+        call("0000000000000000-unknown".into())
+            .await
+            .contains("[InvalidKey]")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_legacy_keys_work_for_xmlrpc_sqlite() {
+    imported_legacy_keys_work_for_xmlrpc(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_legacy_keys_work_for_xmlrpc_postgres() {
+    imported_legacy_keys_work_for_xmlrpc(Backend::Postgres).await
 }
