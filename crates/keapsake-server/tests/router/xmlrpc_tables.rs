@@ -649,3 +649,137 @@ async fn api_email_service_send_attach_opt_and_templates() {
         .contains("999")
     );
 }
+
+#[tokio::test]
+async fn merge_moves_notes_and_tasks_and_update_custom_field() {
+    let h = Harness::new().await;
+    let (k, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let keep = contact(&h, &k, "keep").await;
+    let dup = contact(&h, &k, "dup").await;
+    let note = int(&ok(
+        &h,
+        &k,
+        "DataService.add",
+        &[
+            s("ContactAction"),
+            st(&[("ContactId", i(dup)), ("ActionDescription", s("dup note"))]),
+        ],
+    )
+    .await);
+    let task = int(&ok(
+        &h,
+        &k,
+        "DataService.add",
+        &[
+            s("ContactAction"),
+            st(&[
+                ("ContactId", i(dup)),
+                ("ObjectType", s("Task")),
+                ("ActionDescription", s("dup task")),
+                ("ActionDate", s("2027-05-01 08:00:00")),
+            ]),
+        ],
+    )
+    .await);
+    assert_eq!(
+        ok(&h, &k, "ContactService.merge", &[i(keep), i(dup)]).await,
+        XValue::Bool(true)
+    );
+    let (st_, n) = rest_get(&h, &k, &format!("/notes/{}", note / 2)).await;
+    assert_eq!(
+        (st_, n["contact_id"].as_i64()),
+        (StatusCode::OK, Some(keep)),
+        "{n}"
+    );
+    let (st_, t) = rest_get(&h, &k, &format!("/tasks/{}", task / 2)).await;
+    assert_eq!(
+        (st_, t["contact"]["id"].as_i64()),
+        (StatusCode::OK, Some(keep)),
+        "{t}"
+    );
+    let (st_, _) = rest_get(&h, &k, &format!("/contacts/{dup}")).await;
+    assert_eq!(st_, StatusCode::NOT_FOUND);
+
+    // updateCustomField: the label changes everywhere, the column follows it.
+    let f = int(&ok(
+        &h,
+        &k,
+        "DataService.addCustomField",
+        &[s("Contact"), s("Shoe size"), s("Text"), i(0)],
+    )
+    .await);
+    ok(
+        &h,
+        &k,
+        "ContactService.update",
+        &[i(keep), st(&[("_Shoesize", s("42"))])],
+    )
+    .await;
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "DataService.updateCustomField",
+            &[
+                i(f),
+                st(&[("Label", s("Boot size")), ("DefaultValue", s("40"))])
+            ]
+        )
+        .await,
+        XValue::Bool(true)
+    );
+    let row = ok(
+        &h,
+        &k,
+        "DataService.load",
+        &[s("DataFormField"), i(f), arr(&["Label", "DefaultValue"])],
+    )
+    .await;
+    assert_eq!(field(&row, "Label"), Some(&s("Boot size")));
+    assert_eq!(field(&row, "DefaultValue"), Some(&s("40")));
+    let (_, model) = rest_get(&h, &k, "/contacts/model").await;
+    assert!(
+        model["custom_fields"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["label"] == "Boot size")),
+        "{model}"
+    );
+    let row = ok(
+        &h,
+        &k,
+        "ContactService.load",
+        &[i(keep), arr(&["_Bootsize"])],
+    )
+    .await;
+    assert_eq!(field(&row, "_Bootsize"), Some(&s("42")));
+    assert!(
+        fault(
+            &h,
+            &k,
+            "DataService.updateCustomField",
+            &[i(f), st(&[("DataType", s("Date"))])]
+        )
+        .await
+        .contains("Label and DefaultValue only")
+    );
+    assert!(
+        fault(
+            &h,
+            &k,
+            "DataService.updateCustomField",
+            &[i(f), st(&[("Label", s("  "))])]
+        )
+        .await
+        .contains("Label")
+    );
+    assert!(
+        fault(
+            &h,
+            &k,
+            "DataService.updateCustomField",
+            &[i(99_999), st(&[("Label", s("x"))])]
+        )
+        .await
+        .contains("RecordNotFound")
+    );
+}

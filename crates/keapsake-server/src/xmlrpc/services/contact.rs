@@ -156,7 +156,8 @@ async fn add_with_dup_check(cx: &Cx, a: &Args) -> XResult<XValue> {
 }
 
 /// `merge(contactId, duplicateContactId)`: empty fields of the kept contact are filled from
-/// the duplicate, the duplicate's tags are applied to it, then the duplicate is deleted.
+/// the duplicate, the duplicate's tags are applied to it and its notes and tasks moved to it,
+/// then the duplicate is deleted.
 async fn merge(cx: &Cx, a: &Args) -> XResult<XValue> {
     a.arity(&[2])?;
     cx.require_write()?;
@@ -205,6 +206,23 @@ async fn merge(cx: &Cx, a: &Args) -> XResult<XValue> {
             Some(&json!({"tagIds": tag_ids})),
         )
         .await?;
+    }
+    // The duplicate's notes and tasks move to the kept contact (deleting a contact takes its
+    // notes and tasks with it).
+    for (path, key, body) in [
+        ("/notes", "notes", json!({"contact_id": keep})),
+        ("/tasks", "tasks", json!({"contact": {"id": keep}})),
+    ] {
+        let docs =
+            crate::xmlrpc::tables::rest_collection(cx, path, key, &format!("contact_id={dup}"))
+                .await?;
+        for id in docs
+            .iter()
+            .filter_map(|d| d.get("id").and_then(Value::as_i64))
+        {
+            cx.rest(Method::PATCH, &format!("{path}/{id}"), Some(&body))
+                .await?;
+        }
     }
     contact::CONTACT.delete(cx, dup).await?;
     Ok(XValue::Bool(true))

@@ -18,8 +18,7 @@ pub const MAX_LIMIT: i64 = 1000;
 /// The method's faults; `[UnknownMethod]`.
 pub async fn call(cx: &Cx, method: &str, a: Args) -> XResult<XValue> {
     match method {
-        // `create` is keap-python 1.3.0's name for `add` (its `DataService.create`).
-        "add" | "create" => {
+        "add" => {
             a.arity(&[2])?;
             let t = tables::lookup(&a.string(0)?)?;
             Ok(XValue::Int(t.add(cx, a.members(1)?).await?))
@@ -94,13 +93,7 @@ pub async fn call(cx: &Cx, method: &str, a: Args) -> XResult<XValue> {
             app_setting(&a.string(0)?, &a.string(1)?)
         }
         "addCustomField" => add_custom_field(cx, &a).await,
-        "updateCustomField" => {
-            a.arity(&[2])?;
-            a.int(0)?;
-            Err(Fault::invalid(
-                "DataService.updateCustomField is not implemented in keapsake",
-            ))
-        }
+        "updateCustomField" => update_custom_field(cx, &a).await,
         "getUserInfo" => user_info(cx).await,
         "authenticateUser" => Err(Fault::invalid(
             "DataService.authenticateUser is disabled in keapsake",
@@ -227,6 +220,80 @@ async fn add_custom_field(cx: &Cx, a: &Args) -> XResult<XValue> {
         .and_then(Value::as_i64)
         .map(XValue::Int)
         .ok_or_else(Fault::internal)
+}
+
+/// `updateCustomField(customFieldId, values)`: `Label` and `DefaultValue` (the
+/// `DataFormField` names); the field's database name (`field_name`, what merge fields and
+/// `_Name` columns of existing integrations use) stays as created.
+async fn update_custom_field(cx: &Cx, a: &Args) -> XResult<XValue> {
+    use keapsake_core::crm::custom_field::CustomFieldDoc;
+    use keapsake_core::records::{Edited, RecordKind};
+    a.arity(&[2])?;
+    cx.require_write()?;
+    let id = a.int(0)?;
+    let mut label: Option<String> = None;
+    let mut default: Option<Option<String>> = None;
+    for (name, v) in a.members(1)? {
+        let text = v
+            .as_text()
+            .ok_or_else(|| Fault::invalid(format!("DataFormField.{name} must be a string")))?;
+        match name.as_str() {
+            "Label" => {
+                let t = text.trim().to_owned();
+                if t.is_empty() || t.len() > 255 || t.contains('\0') {
+                    return Err(Fault::invalid(
+                        "DataFormField.Label must be 1 to 255 bytes without NUL characters",
+                    ));
+                }
+                if !t.chars().any(|c| c.is_ascii_alphanumeric()) {
+                    return Err(Fault::invalid(
+                        "DataFormField.Label must contain at least one ASCII letter or digit",
+                    ));
+                }
+                label = Some(t);
+            }
+            "DefaultValue" => {
+                if text.len() > 4096 || text.contains('\0') {
+                    return Err(Fault::invalid(
+                        "DataFormField.DefaultValue must be at most 4096 bytes without NUL characters",
+                    ));
+                }
+                default = Some((!text.is_empty()).then_some(text));
+            }
+            other => {
+                return Err(Fault::invalid(format!(
+                    "updateCustomField changes Label and DefaultValue only, not {}",
+                    crate::xmlrpc::fault::printable(other, 60)
+                )));
+            }
+        }
+    }
+    let now = cx.state.clock.now();
+    let edited = cx
+        .state
+        .store
+        .update_record(
+            cx.principal.account_id,
+            RecordKind::CustomField,
+            id,
+            Box::new(move |_, data| {
+                let mut doc = CustomFieldDoc::from_value(data)?;
+                if let Some(l) = label {
+                    doc.label = l;
+                }
+                if let Some(d) = default {
+                    doc.default_value = d;
+                }
+                *data = doc.to_value();
+                Ok(doc.keys())
+            }),
+            now,
+        )
+        .await?;
+    match edited {
+        Edited::Updated(_) => Ok(XValue::Bool(true)),
+        Edited::Rejected(m) => Err(Fault::invalid(m)),
+    }
 }
 
 /// `getUserInfo()` (§4.2: keapsake's field names).
