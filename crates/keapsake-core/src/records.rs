@@ -42,6 +42,8 @@ pub enum RecordKind {
     Email,
     /// A REST hook subscription.
     Hook,
+    /// What is left of a deleted product, for `GET /products/sync` (`DELETED`).
+    ProductTombstone,
 }
 
 impl RecordKind {
@@ -60,6 +62,7 @@ impl RecordKind {
             Self::Order => "order",
             Self::Email => "email",
             Self::Hook => "hook",
+            Self::ProductTombstone => "product_tombstone",
         }
     }
 }
