@@ -244,7 +244,10 @@ mod tests {
     #[test]
     fn strings_and_numbers_parse_exactly_and_bad_ones_are_refused() {
         assert_eq!(Money::from_json(&json!("19.99"), "p"), Ok(m("19.99")));
-        assert_eq!(Money::from_json(&json!(" 25 "), "p"), Ok(Money::cents(2500)));
+        assert_eq!(
+            Money::from_json(&json!(" 25 "), "p"),
+            Ok(Money::cents(2500))
+        );
         assert_eq!(Money::from_json(&json!(7), "p"), Ok(m("7")));
         for bad in [
             json!("abc"),

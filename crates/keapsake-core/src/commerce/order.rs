@@ -131,32 +131,37 @@ impl NewItem {
     /// # Errors
     /// A message for the client.
     pub fn parse(v: &Value, at: &str) -> Result<NewItem, String> {
-        let m = obj(v, at)?;
+        let m = obj(v, if at.is_empty() { "the item" } else { at })?;
+        let at = if at.is_empty() {
+            String::new()
+        } else {
+            format!("{at}.")
+        };
         let product_id = int64(
-            present(m, "product_id").ok_or_else(|| format!("{at}.product_id is required"))?,
-            &format!("{at}.product_id"),
+            present(m, "product_id").ok_or_else(|| format!("{at}product_id is required"))?,
+            &format!("{at}product_id"),
         )?;
         let quantity = int32(
-            present(m, "quantity").ok_or_else(|| format!("{at}.quantity is required"))?,
-            &format!("{at}.quantity"),
+            present(m, "quantity").ok_or_else(|| format!("{at}quantity is required"))?,
+            &format!("{at}quantity"),
         )?;
         if quantity < 1 {
-            return Err(format!("{at}.quantity must be at least 1"));
+            return Err(format!("{at}quantity must be at least 1"));
         }
         let price = present(m, "price")
             .filter(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()))
-            .map(|v| Money::non_negative(v, &format!("{at}.price")))
+            .map(|v| Money::non_negative(v, &format!("{at}price")))
             .transpose()
             .map_err(|e| e.to_string())?;
         let description = match m.get("description") {
             None => None,
-            Some(v) => text(v, &format!("{at}.description"), MAX_NOTE)?,
+            Some(v) => text(v, &format!("{at}description"), MAX_NOTE)?,
         };
         let item_type = match present(m, "item_type") {
             None => ItemType::Product,
             Some(Value::String(s)) => ItemType::parse(s)
-                .ok_or_else(|| format!("{at}.item_type must be one of {ITEM_TYPES}"))?,
-            Some(_) => return Err(format!("{at}.item_type must be one of {ITEM_TYPES}")),
+                .ok_or_else(|| format!("{at}item_type must be one of {ITEM_TYPES}"))?,
+            Some(_) => return Err(format!("{at}item_type must be one of {ITEM_TYPES}")),
         };
         Ok(NewItem {
             product_id,
@@ -570,7 +575,11 @@ impl NewPayment {
     /// Whether this goes through the gateway (a card or token charged now) rather than
     /// recording a manual payment.
     pub fn is_charge(&self) -> bool {
-        self.charge_now && matches!(self.method, PaymentMethod::CreditCard | PaymentMethod::Token)
+        self.charge_now
+            && matches!(
+                self.method,
+                PaymentMethod::CreditCard | PaymentMethod::Token
+            )
     }
 }
 
@@ -607,11 +616,19 @@ pub struct Payment {
 
 impl Payment {
     fn status(&self) -> &'static str {
-        if self.refunded { "REFUNDED" } else { "APPROVED" }
+        if self.refunded {
+            "REFUNDED"
+        } else {
+            "APPROVED"
+        }
     }
 
     fn gateway(&self) -> &'static str {
-        if self.charged { "KEAPSAKE_TEST" } else { "MANUAL" }
+        if self.charged {
+            "KEAPSAKE_TEST"
+        } else {
+            "MANUAL"
+        }
     }
 
     /// `InvoicePayment` (an item of `GET /orders/{id}/payments`).
@@ -855,8 +872,8 @@ pub struct OrderDoc {
 
 fn next_child(parent: i64, created: &mut i64, what: &str) -> Result<i64, String> {
     let n = *created + 1;
-    let id = child_id(parent, n)
-        .ok_or_else(|| format!("an order has at most {MAX_CHILDREN} {what}"))?;
+    let id =
+        child_id(parent, n).ok_or_else(|| format!("an order has at most {MAX_CHILDREN} {what}"))?;
     *created = n;
     Ok(id)
 }
@@ -974,7 +991,10 @@ impl OrderDoc {
         let lines = self
             .order_items
             .iter()
-            .map(|i| i.amount().ok_or_else(|| "order total out of range".to_owned()))
+            .map(|i| {
+                i.amount()
+                    .ok_or_else(|| "order total out of range".to_owned())
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let total = sum(lines, "total")
             .map_err(|e| e.to_string())?
@@ -989,7 +1009,10 @@ impl OrderDoc {
         )
         .map_err(|e| e.to_string())?;
         let refund_total = sum(
-            self.payments.iter().filter(|p| p.refunded).map(|p| p.amount),
+            self.payments
+                .iter()
+                .filter(|p| p.refunded)
+                .map(|p| p.amount),
             "refund_total",
         )
         .map_err(|e| e.to_string())?;
@@ -1280,10 +1303,14 @@ mod tests {
         let doc = order(json!([{"product_id": 2, "quantity": 3}])).expect("valid");
         assert_eq!(doc.totals().expect("ok").total, m("100.01"));
         // 0.1 + 0.2 as three lines of 0.1: exactly 0.3.
-        let doc = order(json!([{"product_id": 3, "quantity": 1}, {"product_id": 3, "quantity": 2}]))
-            .expect("valid");
+        let doc =
+            order(json!([{"product_id": 3, "quantity": 1}, {"product_id": 3, "quantity": 2}]))
+                .expect("valid");
         assert_eq!(doc.totals().expect("ok").total, m("0.3"));
-        assert_eq!(doc.render(7, NOW, NOW, None).expect("ok")["total"], json!(0.3));
+        assert_eq!(
+            doc.render(7, NOW, NOW, None).expect("ok")["total"],
+            json!(0.3)
+        );
     }
 
     #[test]
@@ -1302,8 +1329,9 @@ mod tests {
         assert_eq!(doc.order_items[0].id, 70_001);
         assert_eq!(doc.order_items[4].id, 70_005);
         // Discounts larger than the rest leave a total of 0, not a negative one.
-        let doc = order(json!([{"product_id": 3, "quantity": 1, "price": "9", "item_type": "SPECIAL"}]))
-            .expect("valid");
+        let doc =
+            order(json!([{"product_id": 3, "quantity": 1, "price": "9", "item_type": "SPECIAL"}]))
+                .expect("valid");
         assert_eq!(doc.totals().expect("ok").total, Money::ZERO);
     }
 
@@ -1328,7 +1356,10 @@ mod tests {
         // A refund moves the money from total_paid to refund_total.
         doc.refund_payment(70_001, NOW).expect("exists");
         let t = doc.totals().expect("ok");
-        assert_eq!((t.total_paid, t.refund_total, t.total_due), (m("39.97"), m("20"), m("20")));
+        assert_eq!(
+            (t.total_paid, t.refund_total, t.total_due),
+            (m("39.97"), m("20"), m("20"))
+        );
         assert_eq!(t.status(), "DRAFT");
         // Items cannot go below what is paid; an order with payments cannot be deleted.
         assert!(doc.remove_item(70_001).is_err());
@@ -1340,13 +1371,31 @@ mod tests {
     fn payment_bodies_are_validated() {
         for (body, msg) in [
             (json!({}), "payment_amount is required"),
-            (json!({"payment_amount": "0"}), "payment_amount must be greater than 0"),
-            (json!({"payment_amount": "-5"}), "payment_amount must be greater than 0"),
-            (json!({"payment_amount": "1.005"}), "payment_amount must have at most two decimals"),
-            (json!({"payment_amount": "1", "payment_method_type": "GOLD"}), "payment_method_type must be one of CREDIT_CARD, CASH, CHECK, TOKEN"),
-            (json!({"payment_amount": "1", "date": "yesterday"}), "date must be a date-time, e.g. 2017-01-01T22:17:59.039Z"),
+            (
+                json!({"payment_amount": "0"}),
+                "payment_amount must be greater than 0",
+            ),
+            (
+                json!({"payment_amount": "-5"}),
+                "payment_amount must be greater than 0",
+            ),
+            (
+                json!({"payment_amount": "1.005"}),
+                "payment_amount must have at most two decimals",
+            ),
+            (
+                json!({"payment_amount": "1", "payment_method_type": "GOLD"}),
+                "payment_method_type must be one of CREDIT_CARD, CASH, CHECK, TOKEN",
+            ),
+            (
+                json!({"payment_amount": "1", "date": "yesterday"}),
+                "date must be a date-time, e.g. 2017-01-01T22:17:59.039Z",
+            ),
         ] {
-            assert_eq!(NewPayment::parse(body.as_object().expect("obj")), Err(msg.to_owned()));
+            assert_eq!(
+                NewPayment::parse(body.as_object().expect("obj")),
+                Err(msg.to_owned())
+            );
         }
         let card = NewPayment::parse(
             json!({"payment_amount": 25, "payment_method_type": "credit_card", "charge_now": true})
@@ -1368,12 +1417,30 @@ mod tests {
     fn order_bodies_are_validated() {
         for (items, msg) in [
             (json!([]), "order_items must have at least one item"),
-            (json!([{"quantity": 1}]), "order_items[0].product_id is required"),
-            (json!([{"product_id": 1, "quantity": 0}]), "order_items[0].quantity must be at least 1"),
-            (json!([{"product_id": 1, "quantity": 1, "price": "-1"}]), "order_items[0].price must not be negative"),
-            (json!([{"product_id": 1, "quantity": 1, "price": "x"}]), "order_items[0].price must be a decimal number, e.g. \"19.99\""),
-            (json!([{"product_id": 1, "quantity": 1, "item_type": "GIFT"}]), &format!("order_items[0].item_type must be one of {ITEM_TYPES}")),
-            (json!([{"product_id": 9, "quantity": 1}]), "Product 9 does not exist"),
+            (
+                json!([{"quantity": 1}]),
+                "order_items[0].product_id is required",
+            ),
+            (
+                json!([{"product_id": 1, "quantity": 0}]),
+                "order_items[0].quantity must be at least 1",
+            ),
+            (
+                json!([{"product_id": 1, "quantity": 1, "price": "-1"}]),
+                "order_items[0].price must not be negative",
+            ),
+            (
+                json!([{"product_id": 1, "quantity": 1, "price": "x"}]),
+                "order_items[0].price must be a decimal number, e.g. \"19.99\"",
+            ),
+            (
+                json!([{"product_id": 1, "quantity": 1, "item_type": "GIFT"}]),
+                &format!("order_items[0].item_type must be one of {ITEM_TYPES}"),
+            ),
+            (
+                json!([{"product_id": 9, "quantity": 1}]),
+                "Product 9 does not exist",
+            ),
         ] {
             assert_eq!(order(items), Err(msg.to_owned()));
         }
@@ -1388,7 +1455,10 @@ mod tests {
         ] {
             let mut b = base.clone();
             b.as_object_mut().expect("obj").remove(drop);
-            assert_eq!(NewOrder::parse(b.as_object().expect("obj")), Err(msg.to_owned()));
+            assert_eq!(
+                NewOrder::parse(b.as_object().expect("obj")),
+                Err(msg.to_owned())
+            );
         }
     }
 

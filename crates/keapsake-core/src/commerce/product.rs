@@ -718,8 +718,11 @@ mod tests {
         assert!(ProductChanges::parse(&obj(json!({"sku": "x"})), false).is_ok());
         assert!(ProductChanges::parse(&obj(json!({"product_name": "  "})), false).is_err());
         assert!(
-            ProductChanges::parse(&obj(json!({"product_name": "a", "product_price": -1})), true)
-                .is_err()
+            ProductChanges::parse(
+                &obj(json!({"product_name": "a", "product_price": -1})),
+                true
+            )
+            .is_err()
         );
         assert!(
             ProductChanges::parse(&obj(json!({"product_name": "a", "active": "maybe"})), true)
@@ -730,8 +733,10 @@ mod tests {
     #[test]
     fn shapes_differ_between_list_and_single() {
         let ch = ProductChanges::parse(
-            &obj(json!({"product_name": "Widget", "product_price": "19.99", "sku": "W-1",
-                        "active": false, "id": 99, "status": 1})),
+            &obj(
+                json!({"product_name": "Widget", "product_price": "19.99", "sku": "W-1",
+                        "active": false, "id": 99, "status": 1}),
+            ),
             true,
         )
         .expect("valid");
@@ -806,10 +811,22 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.content_type, "image/png");
         for (body, msg) in [
-            (json!({"file_name": "a.bmp", "file_data": png}), "file_name must end in .png, .gif, .jpg or .jpeg"),
-            (json!({"file_name": "a.png", "file_data": "***"}), "file_data must be base64"),
-            (json!({"file_name": "a.jpg", "file_data": png}), "file_data is not a JPG image, as file_name says"),
-            (json!({"file_name": "a.png", "file_data": png, "checksum": "00"}), "checksum does not match the SHA-256 of file_data"),
+            (
+                json!({"file_name": "a.bmp", "file_data": png}),
+                "file_name must end in .png, .gif, .jpg or .jpeg",
+            ),
+            (
+                json!({"file_name": "a.png", "file_data": "***"}),
+                "file_data must be base64",
+            ),
+            (
+                json!({"file_name": "a.jpg", "file_data": png}),
+                "file_data is not a JPG image, as file_name says",
+            ),
+            (
+                json!({"file_name": "a.png", "file_data": png, "checksum": "00"}),
+                "checksum does not match the SHA-256 of file_data",
+            ),
             (json!({"file_data": png}), "file_name is required"),
         ] {
             assert_eq!(ProductImage::parse(&obj(body)), Err(msg.to_owned()));

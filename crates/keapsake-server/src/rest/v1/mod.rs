@@ -8,6 +8,8 @@ pub mod contacts;
 pub mod list;
 pub mod notes;
 pub mod opportunities;
+pub mod orders;
+pub mod products;
 pub mod settings;
 pub mod tags;
 pub mod tasks;
@@ -30,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .merge(notes::routes())
         .merge(tasks::routes())
         .merge(opportunities::routes())
+        .merge(products::routes())
+        .merge(orders::routes())
         .merge(settings::routes())
         .merge(users::routes())
         .merge(unimplemented::routes())
