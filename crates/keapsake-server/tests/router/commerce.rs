@@ -411,7 +411,9 @@ async fn product_sync_reports_creations_updates_and_deletions() {
     // A change in the very millisecond a token was issued shows again under it (at least
     // once, never lost).
     let t3 = r.json()["sync_token"].as_str().expect("token").to_owned();
-    api.patch(&format!("products/{c}"), json!({"sku": "C1"})).await.assert_status(StatusCode::OK);
+    api.patch(&format!("products/{c}"), json!({"sku": "C1"}))
+        .await
+        .assert_status(StatusCode::OK);
     let r = api.get(&format!("products/sync?sync_token={t3}")).await;
     assert_eq!(r.json()["product_statuses"][0]["status"], "UPDATED");
     // Deleted products are gone everywhere else.
