@@ -20,8 +20,8 @@
 //! Account A is seeded through the API with one record of each kind (contact, tag, tag category,
 //! company, note, task, opportunity, product with a plan, order with an item and a payment,
 //! contact and note custom fields, the account profile), all carrying [`MARKER`]; account B
-//! with its own records. Path parameters and the ids inside query strings and bodies (`@contact@` … in [`probes`]) are substituted with A's ids; for the
-//! other account's credentials the same request is also sent with ids that exist nowhere, and
+//! with its own records. Path parameters and the ids inside query strings and bodies
+//! (`@contact@` … in [`probes`]) are substituted with A's ids; for the other account's credentials the same request is also sent with ids that exist nowhere, and
 //! the two answers must be identical (status and body, after mapping the never-existing ids back
 //! to A's). Requests naming several ids are also sent varying one id at a time, the others being
 //! B's own (B applying its own tag to A's contact, B's contact with A's company, …). No response
