@@ -61,6 +61,9 @@ impl Money {
     /// Not a number; more than [`MAX_SCALE`] decimals or larger than [`MAX_AMOUNT`].
     pub fn parse(s: &str, name: &str) -> Result<Money, MoneyError> {
         let t = s.trim();
+        if t.contains(['e', 'E']) {
+            return Money::parse_scientific(t, name);
+        }
         let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
         let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
         let ok = !(int.is_empty() && frac.is_empty())
@@ -79,6 +82,30 @@ impl Money {
         Ok(Money(d.normalize()))
     }
 
+    /// A number in exponent form (`1.5e2`, how a JSON double may be written): exact, then held
+    /// to the same limits.
+    fn parse_scientific(t: &str, name: &str) -> Result<Money, MoneyError> {
+        let (mantissa, exp) = t
+            .split_once(['e', 'E'])
+            .ok_or_else(|| MoneyError::NotANumber(name.to_owned()))?;
+        let exp: i64 = exp
+            .strip_prefix('+')
+            .unwrap_or(exp)
+            .parse()
+            .map_err(|_| MoneyError::NotANumber(name.to_owned()))?;
+        let m = Money::parse(mantissa, name)?;
+        if !(-28..=28).contains(&exp) {
+            return Err(MoneyError::OutOfRange(name.to_owned()));
+        }
+        let d = Decimal::from_scientific(&format!("{}e{exp}", m.0))
+            .map_err(|_| MoneyError::OutOfRange(name.to_owned()))?
+            .normalize();
+        if d.scale() > MAX_SCALE || d.abs() > Decimal::from(MAX_AMOUNT) {
+            return Err(MoneyError::OutOfRange(name.to_owned()));
+        }
+        Ok(Money(d))
+    }
+
     /// Parses what a client sent: a string, or a JSON number by its shortest decimal form.
     ///
     /// # Errors
@@ -86,8 +113,8 @@ impl Money {
     pub fn from_json(v: &Value, name: &str) -> Result<Money, MoneyError> {
         match v {
             Value::String(s) => Money::parse(s, name),
-            // serde_json writes a double by its shortest round-trip form (`0.1`, `19.99`), and
-            // an integer exactly; exponents (`1e-7`) are refused by `parse`.
+            // serde_json writes a double by its shortest round-trip form (`0.1`, `19.99`,
+            // `1e-7`), and an integer exactly.
             Value::Number(n) => Money::parse(&n.to_string(), name),
             _ => Err(MoneyError::NotANumber(name.to_owned())),
         }
@@ -252,7 +279,8 @@ mod tests {
         for bad in [
             json!("abc"),
             json!(""),
-            json!("1e3"),
+            json!("1e"),
+            json!("e3"),
             json!("1.2.3"),
             json!(true),
             json!(null),
@@ -264,6 +292,11 @@ mod tests {
                 "{bad}"
             );
         }
+        // Exponent forms (how serde_json writes some doubles) are exact and held to the limits.
+        assert_eq!(Money::from_json(&json!("1e3"), "p"), Ok(m("1000")));
+        assert_eq!(Money::from_json(&json!("2.5E-2"), "p"), Ok(m("0.025")));
+        assert_eq!(Money::from_json(&json!(1.5e20), "p"), Err(MoneyError::OutOfRange("p".into())));
+        assert_eq!(Money::from_json(&json!(1e-7), "p"), Err(MoneyError::OutOfRange("p".into())));
         assert!(matches!(
             Money::from_json(&json!("0.0000001"), "p"),
             Err(MoneyError::OutOfRange(_))
