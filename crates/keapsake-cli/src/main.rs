@@ -3,6 +3,7 @@
 
 mod admin;
 mod client;
+mod mail;
 mod output;
 mod serve;
 
@@ -55,6 +56,9 @@ enum Command {
     /// Manage API keys: Personal Access Tokens, Service Account Keys, legacy keys.
     #[command(subcommand)]
     Key(admin::KeyCmd),
+    /// Read the mail outbox that POST /emails/queue fills (list, show).
+    #[command(subcommand)]
+    Mail(mail::MailCmd),
     /// Sign in to keapsake (or Keap) in a browser and save the token (loopback redirect).
     Login(client::LoginArgs),
     /// Make an authenticated API call with the saved token, refreshing it when needed.
@@ -104,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(c) => admin::app(c).await,
         Command::Token(c) => admin::token(c).await,
         Command::Key(c) => admin::key(c).await,
+        Command::Mail(c) => mail::mail(c).await,
         Command::Login(a) => client::login(a).await,
         Command::Api(a) => client::api(a).await,
         Command::Migrate { db, json } => {

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use keapsake_core::oauth::Lifetimes;
 use keapsake_core::{Clock, SystemClock};
 use keapsake_server::quota::QuotaOverrides;
-use keapsake_server::{Config, Profile, Server, TlsConfig};
+use keapsake_server::{Config, Profile, Server, SmtpRelay, TlsConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +60,32 @@ pub struct ServeArgs {
     /// Quotas on the REST/XML-RPC APIs: `sandbox` reports generous limits (Keap's × 1000) and never answers 429; `production` enforces Keap's (keap/oauth.md §7).
     #[arg(long, env = "KEAPSAKE_PROFILE", default_value = "sandbox", value_parser = ["sandbox", "production"])]
     pub profile: String,
+    /// How often (ms) the REST hook worker delivers due events: the longest wait between a
+    /// change and its first delivery. Default: 1000 in the sandbox profile, 30000 in production
+    /// (Keap: 30–60 s).
+    #[arg(long, env = "KEAPSAKE_HOOK_INTERVAL_MS", value_parser = clap::value_parser!(u64).range(10..))]
+    pub hook_interval_ms: Option<u64>,
+    /// Seconds a hook receiver has to answer (connect timeout is at most 10 s).
+    #[arg(long, env = "KEAPSAKE_HOOK_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub hook_timeout: u64,
+    /// Seconds claimed hook events stay reserved for this node; after a crash they are
+    /// delivered by another (or the restarted) node this long after the claim. Must exceed
+    /// --hook-timeout.
+    #[arg(long, env = "KEAPSAKE_HOOK_LEASE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub hook_lease: u64,
+    /// Comma-separated CIDR ranges hooks may reach in the production profile although they
+    /// are internal (e.g. 10.0.0.0/8). Link-local, 0.0.0.0/8 and multicast stay blocked.
+    #[arg(long, env = "KEAPSAKE_HOOK_ALLOW", value_delimiter = ',')]
+    pub hook_allow: Vec<String>,
+    /// Do not run the hook delivery worker on this node (events stay queued for other nodes).
+    #[arg(long, env = "KEAPSAKE_NO_HOOK_WORKER")]
+    pub no_hook_worker: bool,
+    /// Deliver the mail outbox (POST /emails/queue) through this SMTP relay:
+    /// smtp://host:port (plain), smtp://host:port?tls=required (STARTTLS) or
+    /// smtps://user:pass@host (TLS). Without it no mail is sent; messages stay in the outbox
+    /// (see `keapsake mail list`).
+    #[arg(long, env = "KEAPSAKE_SMTP", hide_env_values = true, value_parser = check_smtp)]
+    pub smtp: Option<String>,
     // Boxed: eight optional numbers would make `serve` the one outsized variant of the command enum.
     #[command(flatten)]
     pub quota: Box<QuotaArgs>,
@@ -125,6 +151,40 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ if args.tls => Some(TlsConfig::SelfSigned),
         _ => None,
     };
+    let smtp = args
+        .smtp
+        .as_deref()
+        .map(SmtpRelay::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--smtp: {e}"))?;
+    let profile = Profile::parse(&args.profile).unwrap_or_default();
+    if args.hook_lease <= args.hook_timeout {
+        anyhow::bail!(
+            "--hook-lease ({} s) must exceed --hook-timeout ({} s): a slow receiver would otherwise get the same events from two nodes",
+            args.hook_lease,
+            args.hook_timeout
+        );
+    }
+    let allow = args
+        .hook_allow
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| keapsake_server::webhooks::ssrf::Cidr::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--hook-allow: {e}"))?;
+    let interval_ms = args.hook_interval_ms.unwrap_or(match profile {
+        Profile::Sandbox => 1000,
+        Profile::Production => 30_000,
+    });
+    let hooks = keapsake_server::webhooks::HookConfig {
+        worker: !args.no_hook_worker,
+        interval: std::time::Duration::from_millis(interval_ms),
+        connect_timeout: std::time::Duration::from_secs(args.hook_timeout.min(10)),
+        timeout: std::time::Duration::from_secs(args.hook_timeout),
+        lease: std::time::Duration::from_secs(args.hook_lease),
+        allow,
+        ..Default::default()
+    };
     let config = Config {
         listen: args.listen,
         public_url: args.public_url,
@@ -138,8 +198,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tls,
         demo: args.demo,
         trust_forwarded: args.trust_forwarded,
-        profile: Profile::parse(&args.profile).unwrap_or_default(),
+        profile,
         quota_overrides: (*args.quota).into(),
+        smtp,
+        hooks,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let server = Server::bind(config, store.clone(), clock.clone())
@@ -152,6 +214,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         redact_url(&args.db.database),
         args.profile
     );
+    if let Some(relay) = &server.state().config.smtp {
+        eprintln!("mail outbox delivered through {}", relay.redacted());
+    }
     if args.demo {
         let seed = keapsake_server::demo::seed_demo(store.as_ref(), clock.as_ref(), &url)
             .await
@@ -200,6 +265,11 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Checks `--smtp` when the flags are parsed (kept as a string: it may hold a password).
+fn check_smtp(s: &str) -> Result<String, String> {
+    SmtpRelay::parse(s).map(|_| s.to_owned())
 }
 
 /// Hides a password in a database URL before printing it.

@@ -42,6 +42,10 @@ pub enum RecordKind {
     Email,
     /// A REST hook subscription.
     Hook,
+    /// A message of the mail outbox (`POST /emails/queue`), one per recipient.
+    OutboxMessage,
+    /// The marketing status of one e-mail address (`PUT /emailAddresses/{email}`).
+    EmailAddress,
     /// What is left of a deleted product, for `GET /products/sync` (`DELETED`).
     ProductTombstone,
 }
@@ -62,6 +66,8 @@ impl RecordKind {
             Self::Order => "order",
             Self::Email => "email",
             Self::Hook => "hook",
+            Self::OutboxMessage => "outbox_message",
+            Self::EmailAddress => "email_address",
             Self::ProductTombstone => "product_tombstone",
         }
     }

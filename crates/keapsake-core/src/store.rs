@@ -528,6 +528,7 @@ pub trait Store:
     + KeyStore
     + crate::records::RecordStore
     + crate::counters::CounterStore
+    + crate::hooks::HookStore
     + Send
     + Sync
     + 'static

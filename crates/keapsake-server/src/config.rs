@@ -21,6 +21,43 @@ pub enum TlsConfig {
     },
 }
 
+/// An SMTP relay URL (`--smtp`): `smtp://host:port` (plain), `smtp://…?tls=required`
+/// (STARTTLS), `smtps://user:pass@host` (implicit TLS). Its `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpRelay(pub url::Url);
+
+impl SmtpRelay {
+    /// Parses a relay URL: the scheme must be `smtp` or `smtps` and a host is required.
+    ///
+    /// # Errors
+    /// A message saying what is wrong.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+        if !matches!(url.scheme(), "smtp" | "smtps") {
+            return Err("the scheme must be smtp:// or smtps://".to_owned());
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("the URL must name a host".to_owned());
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL with any password replaced by `***` (for logs and `Debug`).
+    pub fn redacted(&self) -> String {
+        let mut u = self.0.clone();
+        if u.password().is_some() {
+            let _ = u.set_password(Some("***"));
+        }
+        u.to_string()
+    }
+}
+
+impl std::fmt::Debug for SmtpRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SmtpRelay").field(&self.redacted()).finish()
+    }
+}
+
 /// Everything the server needs besides its store and clock.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,6 +82,11 @@ pub struct Config {
     pub profile: Profile,
     /// Single limits replacing the profile's.
     pub quota_overrides: QuotaOverrides,
+    /// REST hook delivery (`crate::webhooks`).
+    pub hooks: crate::webhooks::HookConfig,
+    /// SMTP relay for the mail outbox (`POST /emails/queue`). `None` (the default): messages
+    /// stay in the outbox and no mail is sent.
+    pub smtp: Option<SmtpRelay>,
 }
 
 impl Default for Config {
@@ -59,6 +101,8 @@ impl Default for Config {
             trust_forwarded: false,
             profile: Profile::default(),
             quota_overrides: QuotaOverrides::default(),
+            hooks: crate::webhooks::HookConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -114,6 +158,16 @@ mod tests {
         c.tls = Some(TlsConfig::SelfSigned);
         assert_eq!(c.base_url().as_str(), "https://127.0.0.1:9000/");
         assert!(c.is_https());
+    }
+
+    #[test]
+    fn smtp_relays_are_checked_and_never_print_their_password() {
+        let r = SmtpRelay::parse("smtps://user:hunter2@mail.example.com").expect("valid");
+        assert!(!format!("{r:?}").contains("hunter2"));
+        assert!(r.redacted().contains("user:***@"));
+        assert!(SmtpRelay::parse("http://mail.example.com").is_err());
+        assert!(SmtpRelay::parse("smtp://").is_err());
+        assert!(SmtpRelay::parse("smtp://127.0.0.1:2525").is_ok());
     }
 
     #[test]

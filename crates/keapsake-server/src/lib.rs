@@ -22,6 +22,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod mail;
 pub mod middleware;
 pub mod oauth;
 pub mod openapi;
@@ -32,8 +33,10 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod webhooks;
+pub mod xmlrpc;
 
-pub use config::{Config, TlsConfig};
+pub use config::{Config, SmtpRelay, TlsConfig};
 pub use extract::{Principal, Via};
 pub use quota::Profile;
 pub use server::{Server, open_store};
@@ -63,6 +66,8 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(oauth::routes())
         .merge(rest::routes())
+        .merge(mail::admin::routes())
+        .merge(xmlrpc::routes())
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))

@@ -275,7 +275,10 @@ impl Violation {
 /// adds the headers or answers 429.
 pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !(path.starts_with("/crm/rest/") || path.starts_with("/crm/xmlrpc")) {
+    if !(path.starts_with("/crm/rest/")
+        || path.starts_with("/crm/xmlrpc")
+        || path.starts_with("/api/xmlrpc"))
+    {
         return next.run(req).await;
     }
     let Presented::Token(token) = presented_credential(req.headers(), req.uri().query()) else {

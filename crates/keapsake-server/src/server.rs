@@ -157,6 +157,15 @@ impl Server {
             let _ = stop_tx.send(true);
             stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
         });
+        if state.config.hooks.worker {
+            tokio::spawn(crate::webhooks::run_worker(state.clone(), stop_rx.clone()));
+        }
+        if state.config.smtp.is_some() {
+            tokio::spawn(crate::mail::smtp::run_worker(
+                state.clone(),
+                stop_rx.clone(),
+            ));
+        }
         tokio::spawn(purge_sessions(state.clone(), stop_rx));
 
         let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();

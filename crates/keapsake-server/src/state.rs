@@ -36,6 +36,8 @@ pub(crate) struct Web {
     /// Account aliases by id. An alias never changes once the account exists, so each is read
     /// from the store once per process (the token endpoint needs it for every `scope`).
     pub aliases: std::sync::RwLock<std::collections::HashMap<keapsake_core::AccountId, Arc<str>>>,
+    /// Hook delivery: SSRF policy, guarded resolver, HTTP client, lease owner name.
+    pub outbound: crate::webhooks::Outbound,
 }
 
 impl std::fmt::Debug for AppState {
@@ -54,6 +56,10 @@ impl AppState {
         let origin = base_url.origin().ascii_serialization();
         let secure_cookies = config.is_https();
         let quota_limits = config.quota_limits();
+        let outbound = crate::webhooks::Outbound::new(
+            &config.hooks,
+            config.profile == crate::quota::Profile::Production,
+        );
         let permits = std::thread::available_parallelism()
             .map(std::num::NonZeroUsize::get)
             .unwrap_or(2)
@@ -70,8 +76,14 @@ impl AppState {
                 quota_limits,
                 local_quota: crate::quota::LocalCounters::default(),
                 aliases: std::sync::RwLock::default(),
+                outbound,
             }),
         }
+    }
+
+    /// Hook delivery's outbound side.
+    pub(crate) fn outbound(&self) -> &crate::webhooks::Outbound {
+        &self.web.outbound
     }
 
     /// The alias (`ab123`) of an account, from the in-process cache or, the first time, the store.

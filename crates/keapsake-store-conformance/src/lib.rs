@@ -24,6 +24,7 @@
 
 pub mod admin;
 pub mod counters;
+pub mod hooks;
 pub mod keys;
 pub mod oauth;
 pub mod races;

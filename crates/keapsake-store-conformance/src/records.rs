@@ -2241,6 +2241,15 @@ macro_rules! __records_conformance_cases {
                 concurrent_inserts_get_distinct_ids,
                 concurrent_links_of_one_pair_link_once,
             }
+            hooks {
+                changes_reach_only_verified_subscriptions_of_their_key,
+                each_verified_subscription_gets_its_own_row,
+                edits_deletes_and_tag_links_raise_their_events,
+                orders_raise_invoice_and_payment_events,
+                writes_that_roll_back_leave_no_event,
+                claims_batch_lease_and_retry,
+                concurrent_claims_never_share_a_row,
+            }
         }
     };
 }

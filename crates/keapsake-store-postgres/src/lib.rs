@@ -21,6 +21,7 @@
 mod admin;
 mod counters;
 mod error;
+mod hooks;
 mod keys;
 mod oauth;
 mod records;

@@ -15,6 +15,7 @@
 mod admin;
 mod counters;
 mod error;
+mod hooks;
 mod keys;
 mod oauth;
 mod sessions;

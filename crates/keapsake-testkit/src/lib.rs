@@ -13,7 +13,9 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use url::Url;
 
+pub mod hooks;
 pub mod html;
+pub mod smtp;
 
 /// Which storage backend a [`TestServer`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,12 @@ pub struct TestAccount {
 pub struct TestOptions {
     /// Token lifetimes (default: Keap's).
     pub lifetimes: Option<Lifetimes>,
+    /// Hook delivery settings (default: the server's, background worker on).
+    pub hooks: Option<keapsake_server::webhooks::HookConfig>,
+    /// Quota/network profile (default: sandbox).
+    pub profile: Option<keapsake_server::quota::Profile>,
+    /// Use this PostgreSQL database instead of a fresh one (several nodes on one database).
+    pub database_url: Option<String>,
 }
 
 /// Extra parameters for [`TestServer::authorize_with`].
@@ -94,6 +102,8 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     /// The server's clock.
     pub clock: Arc<ManualClock>,
+    /// The server's state (to drive `keapsake_server::webhooks::deliver_due` directly).
+    pub state: keapsake_server::state::AppState,
     /// Which backend.
     pub backend: Backend,
     /// Path of the SQLite file (SQLite only), e.g. to scan it for secrets.
@@ -158,7 +168,10 @@ impl TestServer {
                 (p.display().to_string(), Some(p), None)
             }
             Backend::Postgres => {
-                let url = fresh_pg_database().await;
+                let url = match opts.database_url.clone() {
+                    Some(u) => u,
+                    None => fresh_pg_database().await,
+                };
                 (url.clone(), None, Some(url))
             }
         };
@@ -174,10 +187,17 @@ impl TestServer {
         if let Some(l) = opts.lifetimes {
             config.lifetimes = l;
         }
+        if let Some(h) = opts.hooks {
+            config.hooks = h;
+        }
+        if let Some(p) = opts.profile {
+            config.profile = p;
+        }
         let server = Server::bind(config, store.clone(), clock.clone() as Arc<dyn Clock>)
             .await
             .expect("the test server binds");
         let url = server.url();
+        let state = server.state().clone();
         let seed = keapsake_server::demo::seed_demo(store.as_ref(), clock.as_ref(), &url)
             .await
             .expect("the demo seed applies");
@@ -214,6 +234,7 @@ impl TestServer {
             },
             store,
             clock,
+            state,
             backend,
             sqlite_path,
             database_url,

@@ -3,3 +3,4 @@
 
 mod admin;
 mod login;
+mod mail;

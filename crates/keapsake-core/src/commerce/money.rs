@@ -295,8 +295,14 @@ mod tests {
         // Exponent forms (how serde_json writes some doubles) are exact and held to the limits.
         assert_eq!(Money::from_json(&json!("1e3"), "p"), Ok(m("1000")));
         assert_eq!(Money::from_json(&json!("2.5E-2"), "p"), Ok(m("0.025")));
-        assert_eq!(Money::from_json(&json!(1.5e20), "p"), Err(MoneyError::OutOfRange("p".into())));
-        assert_eq!(Money::from_json(&json!(1e-7), "p"), Err(MoneyError::OutOfRange("p".into())));
+        assert_eq!(
+            Money::from_json(&json!(1.5e20), "p"),
+            Err(MoneyError::OutOfRange("p".into()))
+        );
+        assert_eq!(
+            Money::from_json(&json!(1e-7), "p"),
+            Err(MoneyError::OutOfRange("p".into()))
+        );
         assert!(matches!(
             Money::from_json(&json!("0.0000001"), "p"),
             Err(MoneyError::OutOfRange(_))

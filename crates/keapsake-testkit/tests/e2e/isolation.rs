@@ -149,6 +149,7 @@ enum Kind {
     Opportunity,
     ContactField,
     User,
+    Email,
     Product,
     Plan,
     Order,
@@ -157,7 +158,7 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 14] = [
+    const ALL: [Kind; 15] = [
         Kind::Contact,
         Kind::Tag,
         Kind::Category,
@@ -167,6 +168,7 @@ impl Kind {
         Kind::Opportunity,
         Kind::ContactField,
         Kind::User,
+        Kind::Email,
         Kind::Product,
         Kind::Plan,
         Kind::Order,
@@ -186,6 +188,7 @@ impl Kind {
             Kind::Opportunity => "@opportunity@",
             Kind::ContactField => "@contact_field@",
             Kind::User => "@user@",
+            Kind::Email => "@email@",
             Kind::Product => "@product@",
             Kind::Plan => "@plan@",
             Kind::Order => "@order@",
@@ -234,6 +237,7 @@ fn path_slot(template: &str, name: &str) -> Slot {
             match before.rsplit('/').next() {
                 Some("contacts") => Slot::Ref(Kind::Contact),
                 Some("tags") => Slot::Ref(Kind::Tag),
+                Some("emails") => Slot::Ref(Kind::Email),
                 _ => Slot::Lit("1"),
             }
         }
@@ -279,7 +283,16 @@ fn probes(op: &Op) -> Vec<Probe> {
     new_contact["email_addresses"] = json!([{"email": "intruder@example.com", "field": "EMAIL1"}]);
     match (op.method.as_str(), op.template.as_str()) {
         ("GET", "/v1/contacts") => vec![q(""), q(&format!("email={A_EMAIL}"))],
-        ("GET", "/v1/notes" | "/v1/tasks") => vec![q(""), q("contact_id=@contact@")],
+        ("GET", "/v1/notes" | "/v1/tasks" | "/v1/emails") => {
+            vec![q(""), q("contact_id=@contact@")]
+        }
+        ("POST", "/v1/emails") => vec![b(
+            json!({"sent_to_address": "intruder@example.com", "contact_id": "@contact@"}),
+        )],
+        ("POST", "/v1/emails/unsync") => vec![b(json!({"ids": ["@email@"]}))],
+        ("POST", "/v1/emails/queue") => vec![b(
+            json!({"contacts": ["@contact@"], "user_id": "@user@", "subject": "Intruder", "plain_content": "aGk="}),
+        )],
         ("GET", "/v1/opportunities") => vec![q(""), q("user_id=@user@")],
         ("GET", "/v1/tags") => vec![q(""), q("category=@category@")],
         ("POST", "/v1/contacts") => vec![b(new_contact)],
@@ -729,6 +742,15 @@ async fn seed(
     ids.insert(Kind::Task, task);
     ids.insert(Kind::Opportunity, opportunity);
     ids.insert(Kind::User, user.id.0);
+    let email_record = http
+        .create(
+            cred,
+            "/v1/emails",
+            json!({"sent_to_address": email, "contact_id": contact, "subject": format!("{label} email"),
+                   "sent_from_address": "iso-sender@example.com"}),
+        )
+        .await;
+    ids.insert(Kind::Email, email_record);
     ids
 }
 
@@ -1011,6 +1033,12 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         "/v1/orders",
         json!({"contact_id": fc, "order_date": "2024-05-21T14:30:00Z", "order_title": filler,
                "order_type": "Online", "order_items": [{"product_id": fp, "quantity": 1}]}),
+    )
+    .await;
+    http.create(
+        &a,
+        "/v1/emails",
+        json!({"sent_to_address": "iso-filler@example.com", "subject": filler}),
     )
     .await;
     let a_ids = seed(&http, &a, &srv.user, MARKER, A_EMAIL).await;

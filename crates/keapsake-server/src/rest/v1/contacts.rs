@@ -6,7 +6,8 @@
 //!
 //! Every handler takes the account only from the credential ([`Principal`]); another account's
 //! id reads exactly like a missing one because every store call is confined to that account.
-//! Credit cards, UTM values and the e-mails of a contact answer a deliberate 501.
+//! Credit cards and UTM values answer a deliberate 501; the e-mails of a contact live in
+//! [`super::emails`].
 
 use super::list::{Envelope, Ids, V1Query, not_implemented, object, or_not_found, require_write};
 use super::tags::load_tags;
@@ -48,10 +49,6 @@ pub fn routes() -> Router<AppState> {
             get(list_tags).post(apply_tags).delete(remove_tags),
         )
         .route("/contacts/{id}/tags/{tag_id}", delete(remove_tag))
-        .route(
-            "/contacts/{id}/emails",
-            get(unimplemented).post(unimplemented),
-        )
         .route(
             "/contacts/{id}/creditCards",
             get(unimplemented).post(unimplemented),
@@ -845,7 +842,7 @@ pub async fn remove_tag(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Credit cards, UTM values and the e-mails of a contact: deliberately 501 (after
+/// Credit cards and UTM values: deliberately 501 (after
 /// authentication).
 async fn unimplemented(_principal: Principal) -> ApiError {
     not_implemented()

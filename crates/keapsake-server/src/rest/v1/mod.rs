@@ -5,6 +5,8 @@ pub mod body;
 pub mod common;
 pub mod companies;
 pub mod contacts;
+pub mod emails;
+pub mod hooks;
 pub mod list;
 pub mod notes;
 pub mod opportunities;
@@ -27,7 +29,9 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/connect/userinfo", get(userinfo::get))
         .route("/account/profile", get(account::get).put(account::put))
         .merge(contacts::routes())
+        .merge(emails::routes())
         .merge(tags::routes())
+        .merge(hooks::routes())
         .merge(companies::routes())
         .merge(notes::routes())
         .merge(tasks::routes())
