@@ -343,6 +343,7 @@ pub async fn get_one(
 /// `DELETE /orders/{id}`: 204 for an order without payments; an order with payments is a 400
 /// (refunds are not deleted history). The check and a "being deleted" mark are one atomic edit,
 /// so a payment racing the delete either lands first (and the delete is refused) or is refused.
+/// Storage triggers therefore see an edit of the order (the mark) just before its delete.
 ///
 /// # Errors
 /// 400 (payments), 404, 403.
