@@ -347,7 +347,20 @@ def _payment_plan(body, ctx, data):
         body["initial_payment_amount"] = 5.0
 
 
+def _subscription(body, ctx, data):
+    body["contact_id"] = data.draw(st.sampled_from(ctx.pools["contact"]))
+    body["subscription_plan_id"] = data.draw(st.sampled_from(ctx.pools["plan_pair"]))[1]
+    body["allow_duplicate"] = True
+    if "quantity" in body:
+        body["quantity"] = data.draw(st.integers(1, 5))
+    if "first_bill_date" in body:
+        body["first_bill_date"] = "2031-02-03"
+    if "billing_amount" in body:
+        body["billing_amount"] = data.draw(st.sampled_from([0, 9.99, 100]))
+
+
 BODY_FIXUPS = {
+    ("POST", "/v1/subscriptions"): _subscription,
     ("POST", "/v1/products"): _product,
     ("PATCH", "/v1/products/{productId}"): _product,
     ("POST", "/v1/products/{productId}/subscriptions"): _plan,

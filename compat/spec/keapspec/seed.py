@@ -155,6 +155,10 @@ def seed(base, token):
         s.call("POST", f"/orders/{o['id']}/payments",
                {"payment_amount": "10.00", "payment_method_type": "CASH", "notes": "seeded"})["id"]
         for o in orders]
+    pools["subscription"] = [
+        s.call("POST", "/subscriptions", {"contact_id": contacts[i], "subscription_plan_id": pair[1],
+                                          "quantity": 1 + i, "first_bill_date": "2030-03-01"})["id"]
+        for i, pair in enumerate(pools["plan_pair"])]
     s.call("PUT", f"/orders/{orders[0]['id']}/paymentPlan",
            {"days_between_payments": 30, "number_of_payments": 3, "plan_start_date": "2030-01-01"})
 

@@ -48,6 +48,8 @@ pub enum RecordKind {
     EmailAddress,
     /// What is left of a deleted product, for `GET /products/sync` (`DELETED`).
     ProductTombstone,
+    /// A contact's subscription to a product's plan.
+    Subscription,
 }
 
 impl RecordKind {
@@ -69,6 +71,7 @@ impl RecordKind {
             Self::OutboxMessage => "outbox_message",
             Self::EmailAddress => "email_address",
             Self::ProductTombstone => "product_tombstone",
+            Self::Subscription => "subscription",
         }
     }
 }

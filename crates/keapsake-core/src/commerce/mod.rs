@@ -15,6 +15,7 @@
 pub mod money;
 pub mod order;
 pub mod product;
+pub mod subscription;
 
 use serde_json::Value;
 

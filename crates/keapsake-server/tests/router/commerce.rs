@@ -941,3 +941,96 @@ async fn concurrent_payments_never_pay_more_than_the_total() {
         Some(14)
     );
 }
+
+#[tokio::test]
+async fn subscriptions_subscribe_contacts_to_active_plans() {
+    let api = Api::new().await;
+    let contact = api.contact().await;
+    let p = api.product("Box", json!("10")).await;
+    let plan = api
+        .post(
+            &format!("products/{p}/subscriptions"),
+            json!({"cycle_type": "MONTH", "plan_price": "9.995", "number_of_cycles": 3}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("plan id");
+    let r = api
+        .post(
+            "subscriptions",
+            json!({"contact_id": contact, "subscription_plan_id": plan, "quantity": 3,
+                   "first_bill_date": "2024-01-31", "credit_card_id": 0}),
+        )
+        .await;
+    r.assert_status(StatusCode::CREATED);
+    let sub = json!({"id": 1, "active": true, "allow_tax": false, "auto_charge": true,
+        "billing_amount": 29.99, "billing_cycle": "MONTH", "billing_frequency": 1,
+        "contact_id": contact, "credit_card_id": null, "end_date": "2024-03-31",
+        "next_bill_date": "2024-01-31", "payment_gateway_id": null, "product_id": p,
+        "quantity": 3, "sale_affiliate_id": null, "start_date": "2024-01-31",
+        "subscription_plan_id": plan, "use_default_payment_gateway": true});
+    assert_eq!(r.json(), sub);
+    let base = api.base();
+    assert_eq!(
+        api.get(&format!("subscriptions?contact_id={contact}"))
+            .await
+            .json(),
+        json!({"subscriptions": [sub], "count": 1,
+               "next": format!("{base}subscriptions/?limit=1000&offset=1000&contact_id={contact}"),
+               "previous": format!("{base}subscriptions/?limit=1000&offset=0&contact_id={contact}")})
+    );
+    assert_eq!(
+        api.get("subscriptions?contact_id=999").await.json()["count"],
+        0
+    );
+    let body = |plan: i64| json!({"contact_id": contact, "subscription_plan_id": plan});
+    assert_error(
+        &api.post("subscriptions", body(plan)).await,
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "Contact {contact} already has a subscription to plan {plan} (send allow_duplicate: true to add another)"
+        ),
+    );
+    let mut dup = body(plan);
+    dup["allow_duplicate"] = json!(true);
+    api.post("subscriptions", dup)
+        .await
+        .assert_status(StatusCode::CREATED);
+    for missing in [plan + 1, 5, 999_990_001] {
+        assert_error(
+            &api.post("subscriptions", body(missing)).await,
+            StatusCode::BAD_REQUEST,
+            &format!("Subscription plan {missing} does not exist"),
+        );
+    }
+    api.patch(&format!("products/{p}"), json!({"active": false}))
+        .await
+        .assert_status(StatusCode::OK);
+    let mut dup = body(plan);
+    dup["allow_duplicate"] = json!(true);
+    assert_error(
+        &api.post("subscriptions", dup).await,
+        StatusCode::BAD_REQUEST,
+        &format!("Subscription plan {plan} is not active"),
+    );
+    assert_error(
+        &api.post(
+            "subscriptions",
+            json!({"contact_id": 999, "subscription_plan_id": plan}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Contact 999 does not exist",
+    );
+    assert_error(
+        &api.post("subscriptions", json!({"contact_id": contact}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "subscription_plan_id is required",
+    );
+    assert_eq!(
+        api.get("subscriptions/model").await.json(),
+        json!({"custom_fields": [], "optional_properties": []})
+    );
+}

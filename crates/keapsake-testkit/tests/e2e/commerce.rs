@@ -361,3 +361,68 @@ async fn parallel_payments_never_overpay(backend: Backend) {
     srv.stop().await;
 }
 on_both_stores!(parallel_payments_never_overpay);
+
+async fn subscriptions_to_plans(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let api = Api::new(&srv).await;
+    let contact = api.contact("sub@example.com").await;
+    let p = api
+        .created(
+            "products",
+            &json!({"product_name": "Box", "product_price": "10"}),
+        )
+        .await;
+    let plan = api
+        .created(
+            &format!("products/{p}/subscriptions"),
+            &json!({"cycle_type": "WEEK", "plan_price": "2.50", "frequency": 2}),
+        )
+        .await;
+    let sub = api
+        .post(
+            "subscriptions",
+            &json!({"contact_id": contact, "subscription_plan_id": plan, "quantity": 2, "first_bill_date": "2030-01-01"}),
+        )
+        .await;
+    assert_eq!(sub.status, 201, "{sub:?}");
+    assert_eq!(
+        (
+            &sub.body["billing_amount"],
+            &sub.body["billing_cycle"],
+            &sub.body["billing_frequency"],
+            &sub.body["product_id"]
+        ),
+        (&json!(5.0), &json!("WEEK"), &json!(2), &json!(p))
+    );
+    let page = api
+        .get(&format!("subscriptions?contact_id={contact}"))
+        .await
+        .body;
+    assert_eq!(page["subscriptions"][0]["id"], sub.body["id"]);
+    let r = api
+        .post(
+            "subscriptions",
+            &json!({"contact_id": contact, "subscription_plan_id": plan}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{r:?}");
+    // Another account neither sees it nor can subscribe its contacts to this account's plan.
+    let other = Api::other_account(&srv).await;
+    assert_eq!(other.get("subscriptions").await.body["count"], 0);
+    let oc = other.contact("o@example.com").await;
+    let r = other
+        .post(
+            "subscriptions",
+            &json!({"contact_id": oc, "subscription_plan_id": plan}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, msg(&r)),
+        (
+            400,
+            format!("Subscription plan {plan} does not exist").as_str()
+        )
+    );
+    srv.stop().await;
+}
+on_both_stores!(subscriptions_to_plans);

@@ -18,10 +18,11 @@
 //! | restricted PAT | A's read-only PAT as Bearer, write methods only | 403 `{"message"}` |
 //!
 //! Account A is seeded through the API with one record of each kind (contact, tag, tag category,
-//! company, note, task, opportunity, product with a plan, order with an item and a payment,
-//! contact and note custom fields, the account profile), all carrying [`MARKER`]; account B
-//! with its own records. Path parameters and the ids inside query strings and bodies
-//! (`@contact@` … in [`probes`]) are substituted with A's ids; for the other account's credentials the same request is also sent with ids that exist nowhere, and
+//! company, note, task, opportunity, e-mail, product with a plan, order with an item and a
+//! payment, subscription, contact and note custom fields, the account profile), all carrying
+//! [`MARKER`]; account B with its own records. Path parameters and the ids inside query strings
+//! and bodies (`@contact@` … in [`probes`]) are substituted with A's ids; for the other account's
+//! credentials the same request is also sent with ids that exist nowhere, and
 //! the two answers must be identical (status and body, after mapping the never-existing ids back
 //! to A's). Requests naming several ids are also sent varying one id at a time, the others being
 //! B's own (B applying its own tag to A's contact, B's contact with A's company, …). No response
@@ -368,6 +369,10 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("POST", "/v1/orders") => vec![b(
             json!({"contact_id": "@contact@", "order_date": "2024-05-21T14:30:00Z", "order_title": "Intruder",
                    "order_type": "Online", "order_items": [{"product_id": "@product@", "quantity": 1}]}),
+        )],
+        ("GET", "/v1/subscriptions") => vec![q(""), q("contact_id=@contact@")],
+        ("POST", "/v1/subscriptions") => vec![b(
+            json!({"contact_id": "@contact@", "subscription_plan_id": "@plan@", "allow_duplicate": true}),
         )],
         ("POST", "/v1/orders/{orderId}/items") => {
             vec![b(json!({"product_id": "@product@", "quantity": 1}))]
@@ -725,6 +730,12 @@ async fn seed(
             json!({"payment_amount": "5.00", "payment_method_type": "CASH", "notes": label}),
         )
         .await;
+    http.create(
+        cred,
+        "/v1/subscriptions",
+        json!({"contact_id": contact, "subscription_plan_id": plan}),
+    )
+    .await;
     ids.insert(Kind::Product, product);
     ids.insert(Kind::Plan, plan);
     ids.insert(Kind::Order, order["id"].as_i64().expect("an order id"));

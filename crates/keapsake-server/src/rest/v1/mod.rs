@@ -13,6 +13,7 @@ pub mod opportunities;
 pub mod orders;
 pub mod products;
 pub mod settings;
+pub mod subscriptions;
 pub mod tags;
 pub mod tasks;
 pub mod unimplemented;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .merge(opportunities::routes())
         .merge(products::routes())
         .merge(orders::routes())
+        .merge(subscriptions::routes())
         .merge(settings::routes())
         .merge(users::routes())
         .merge(unimplemented::routes())
