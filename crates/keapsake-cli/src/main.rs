@@ -37,7 +37,7 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Manage users (people who log in).
     #[command(subcommand)]
     User(admin::UserCmd),
@@ -101,7 +101,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::User(c) => admin::user(c).await,
         Command::Account(c) => admin::account(c).await,
         Command::Member(c) => admin::member(c).await,
