@@ -151,6 +151,7 @@ enum Kind {
     ContactField,
     User,
     Email,
+    Hook,
     Product,
     Plan,
     Order,
@@ -159,7 +160,7 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 15] = [
+    const ALL: [Kind; 16] = [
         Kind::Contact,
         Kind::Tag,
         Kind::Category,
@@ -170,6 +171,7 @@ impl Kind {
         Kind::ContactField,
         Kind::User,
         Kind::Email,
+        Kind::Hook,
         Kind::Product,
         Kind::Plan,
         Kind::Order,
@@ -190,6 +192,7 @@ impl Kind {
             Kind::ContactField => "@contact_field@",
             Kind::User => "@user@",
             Kind::Email => "@email@",
+            Kind::Hook => "@hook@",
             Kind::Product => "@product@",
             Kind::Plan => "@plan@",
             Kind::Order => "@order@",
@@ -232,6 +235,7 @@ fn path_slot(template: &str, name: &str) -> Slot {
         "transactionId" => Slot::Ref(Kind::Transaction),
         "countryCode" => Slot::Lit("USA"),
         "email" => Slot::Lit("nobody%40example.com"),
+        "key" if template.starts_with("/v1/hooks/") => Slot::Ref(Kind::Hook),
         "key" | "integration" | "callName" => Slot::Lit("x"),
         "id" => {
             let before = template.split("/{id}").next().unwrap_or("");
@@ -762,6 +766,20 @@ async fn seed(
         )
         .await;
     ids.insert(Kind::Email, email_record);
+    // A REST hook whose receiver refuses (port 9), so it stays Unverified and nothing is sent.
+    let hook = http
+        .must(
+            cred,
+            Method::POST,
+            "/v1/hooks",
+            json!({"eventKey": "contact.add", "hookUrl": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    let key = hook["key"]
+        .as_str()
+        .and_then(|k| k.parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("seeding POST /v1/hooks: no numeric key in {hook}"));
+    ids.insert(Kind::Hook, key);
     ids
 }
 
@@ -1019,6 +1037,13 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         &a,
         "/v1/contacts/model/customFields",
         json!({"label": filler, "field_type": "Text"}),
+    )
+    .await;
+    http.must(
+        &a,
+        Method::POST,
+        "/v1/hooks",
+        json!({"eventKey": "contact.edit", "hookUrl": "http://127.0.0.1:9/filler"}),
     )
     .await;
     let fc = http.create(&a, "/v1/contacts", json!({"given_name": filler, "email_addresses": [{"email": "iso-filler@example.com", "field": "EMAIL1"}]})).await;
