@@ -6,6 +6,8 @@ as `?access_token=` on every REST call, form-posts the code exchange with body c
 refreshes with HTTP Basic. Base URLs: class constants patched by `keapcompat.patches.keap_python`.
 """
 
+import base64
+import hashlib
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -414,7 +416,7 @@ class KeapPython(ClientTestCase):
         self.rest  # a token, through the library
         return self.keap.XML
 
-    def test_30_xmlrpc_contact_add_load_query(self):
+    def test_50_xmlrpc_contact_add_load_query(self):
         x = self.xml
         email = unique("xml") + "@example.com"
         cid = self.call("XML ContactService.add", x.ContactService.add,
@@ -435,7 +437,7 @@ class KeapPython(ClientTestCase):
         self.assertEqual([e["email"] for e in c["email_addresses"]], [email])
         self.assertEqual(self.call("XML DataService.get_app_setting", x.test_connection), "yes")
 
-    def test_31_xmlrpc_tag(self):
+    def test_51_xmlrpc_tag(self):
         x = self.xml
         cid = x.ContactService.add({"FirstName": "Tagged", "Email": unique("xmltag") + "@example.com"})
         # keap-python's `DataService.create` sends `DataService.create`, a method Keap's
@@ -454,7 +456,7 @@ class KeapPython(ClientTestCase):
         self.assertIs(x.ContactService.remove_tag(cid, tag), True)
         self.assertEqual(x.ContactService.load(cid, ["Id", "Groups"]), {"Id": cid})
 
-    def test_32_xmlrpc_email_record_and_opt_status(self):
+    def test_52_xmlrpc_email_record_and_opt_status(self):
         x = self.xml
         email = unique("xmlmail") + "@example.com"
         cid = x.ContactService.add({"FirstName": "Mail", "Email": email})
@@ -476,7 +478,7 @@ class KeapPython(ClientTestCase):
         listed = self.rest.EmailService.list_emails(contact_id=cid)
         self.assertIn("Hello Mail", [e["subject"] for e in listed["emails"]])
 
-    def test_33_xmlrpc_faults_raise(self):
+    def test_53_xmlrpc_faults_raise(self):
         from keap.exceptions import KeapXMLRPCException
         x = self.xml
         with self.assertRaises(KeapXMLRPCException) as ctx:
@@ -484,3 +486,179 @@ class KeapPython(ClientTestCase):
         self.assertIn("[NoTableAccess]", str(ctx.exception.__dict__) + str(ctx.exception))
         with self.assertRaises(KeapXMLRPCException):
             x.ContactService.load(999999, ["Id"])
+
+    # --- products, orders, payments, transactions (rest-v1.md §7–§8) ----------------------------
+
+    def new_product(self, **extra):
+        name = unique("compat-product")
+        p = self.call("ProductService.create", self.rest.ProductService.create,
+                      product_name=name, product_price=19.99, sku=unique("SKU"), **extra)
+        self.assertEqual(self.wire_exchange("POST", "/crm/rest/v1/products").status, 201)
+        self.assertIsInstance(p.get("id"), int, f"product id should be an integer: {p!r}")
+        self.assertEqual(p.get("product_name"), name)
+        return p
+
+    def test_30_product_create_get_list_replace(self):
+        svc = self.rest.ProductService
+        p = self.new_product(product_short_desc="short")
+        self.assertEqual(p.get("product_price"), 19.99)
+        self.assertIs(p.get("active"), True, "the single shape has `active` (rest-v1.md §7.1)")
+        got = self.call("ProductService.get", svc.get, p["id"])
+        self.assertEqual(got, p)
+        page = self.call("ProductService.list", svc.list, limit=1000)
+        self.assertV1ListEnvelope(page, "products")
+        listed = [x for x in page["products"] if x["id"] == p["id"]]
+        self.assertEqual(len(listed), 1)
+        self.assertEqual(listed[0].get("status"), 1, "the list shape has `status` 1/0 (rest-v1.md §7.1)")
+        self.assertNotIn("active", listed[0])
+        # keap-python's `replace` is the PATCH (its `update` PUTs, which Keap has no endpoint for).
+        new = self.call("ProductService.replace", svc.replace, p["id"], data={"product_desc": "long text"})
+        self.assertEqual(self.wire_exchange("PATCH", f"/crm/rest/v1/products/{p['id']}").status, 200)
+        self.assertEqual(new.get("product_desc"), "long text")
+        self.assertEqual(new.get("product_short_desc"), "short")
+
+    def test_31_product_subscription_and_image(self):
+        svc = self.rest.ProductService
+        p = self.new_product()
+        plan = self.call("ProductService.create_product_subscription", svc.create_product_subscription,
+                         p["id"], cycle_type="MONTH", plan_price=9.99, frequency=1)
+        self.assertEqual(self.wire_exchange("POST", f"/crm/rest/v1/products/{p['id']}/subscriptions").status, 201)
+        self.assertEqual((plan.get("cycle_type"), plan.get("plan_price")), ("MONTH", 9.99))
+        got = self.call("ProductService.get_product_subscription", svc.get_product_subscription, p["id"], plan["id"])
+        self.assertEqual(got, plan)
+        png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+        # The spec's 201 for an image has no body (as keapsake sends it); keap-python parses every
+        # non-204 body as JSON and so raises after the upload succeeded (SPEC-DEVIATIONS #19).
+        with self.assertRaises(ValueError):
+            svc.upload_product_image(p["id"], file_name="pic.png", file_data=base64.b64encode(png).decode(),
+                                     checksum=hashlib.sha256(png).hexdigest())
+        ex = self.wire_exchange("POST", f"/crm/rest/v1/products/{p['id']}/image")
+        self.assertEqual((ex.status, ex.response_body), (201, ""))
+        self.assertIs(self.call("ProductService.delete_product_image", svc.delete_product_image, p["id"]), True)
+        self.assertIs(self.call("ProductService.delete", svc.delete, p["id"]), True)
+        with self.assertRaises(RecordNotFoundError):
+            svc.get(p["id"])
+
+    def test_32_order_with_one_item_and_a_payment(self):
+        c = self.new_contact()
+        p = self.new_product()
+        svc = self.rest.OrderService
+        order = self.call("OrderService.create", svc.create,
+                          contact_id=c["id"], order_date="2024-05-21T14:30:00.000Z",
+                          order_title=unique("compat-order"), order_type="Online",
+                          order_items=[{"product_id": p["id"], "quantity": 3, "price": "33.335"}])
+        self.assertEqual(self.wire_exchange("POST", "/crm/rest/v1/orders").status, 201)
+        self.assertIsInstance(order.get("id"), int)
+        # 3 × 33.335 = 100.005 exactly, half-up: 100.01.
+        self.assertEqual((order.get("total"), order.get("status")), (100.01, "DRAFT"))
+        got = self.call("OrderService.get", svc.get, order["id"])
+        self.assertEqual(got.get("contact_id"), str(c["id"]), "GET shape: string contact_id (rest-v1.md §8.1)")
+        self.assertEqual(got["order_items"][0]["product"]["id"], p["id"])
+        page = self.call("OrderService.list", svc.list, contact_id=c["id"])
+        self.assertV1ListEnvelope(page, "orders")
+        self.assertEqual([o["id"] for o in page["orders"]], [order["id"]])
+        pay = self.call("OrderService.create_order_payments", svc.create_order_payments, order["id"],
+                        payment_amount="100.01", payment_method_type="CASH", notes="compat")
+        self.assertEqual(self.wire_exchange("POST", f"/crm/rest/v1/orders/{order['id']}/payments").status, 201)
+        self.assertEqual((pay.get("payment_amount"), pay.get("invoice_id")), (100.01, order["id"]))
+        payments = self.call("OrderService.get_order_payments", svc.get_order_payments, order["id"])
+        self.assertIsInstance(payments, list, "payments are a bare array (rest-v1.md §0.3)")
+        self.assertEqual([x["id"] for x in payments], [pay["id"]])
+        got = self.call("OrderService.get", svc.get, order["id"])
+        self.assertEqual((got.get("status"), got.get("total_due"), got.get("total_paid")), ("PAID", 0.0, 100.01))
+        page = self.call("OrderService.list(paid=True)", svc.list, paid=True, contact_id=c["id"])
+        self.assertEqual([o["id"] for o in page["orders"]], [order["id"]])
+        txs = self.call("OrderService.get_order_transactions", svc.get_order_transactions, order["id"])
+        self.assertV1ListEnvelope(txs, "transactions")
+        self.assertEqual([t["id"] for t in txs["transactions"]], [pay["transaction_id"]])
+        tsvc = self.rest.TransactionService
+        tx = self.call("TransactionService.get", tsvc.get, pay["transaction_id"])
+        self.assertEqual((tx.get("amount"), tx.get("order_ids")), (100.01, str(order["id"])))
+        page = self.call("TransactionService.list", tsvc.list, contact_id=c["id"])
+        self.assertV1ListEnvelope(page, "transactions")
+        self.assertEqual([t["id"] for t in page["transactions"]], [pay["transaction_id"]])
+        # An order with payments is not deleted (rest-v1.md §8.3); the library returns the 400 body.
+        res = self.call("OrderService.delete", svc.delete, order["id"])
+        self.assertEqual(self.wire_exchange("DELETE", f"/crm/rest/v1/orders/{order['id']}").status, 400)
+        self.assertIn("payments", res.get("message", ""))
+
+    # --- REST hooks -----------------------------------------------------------------------------
+
+    def test_40_hook_subscribe_verify_deliver_delete(self):
+        """HookService: create (keapsake runs the X-Hook-Secret handshake against a local
+        receiver that echoes it, as Keap's docs ask), list, event keys, a delivery of a contact
+        created through the library, verify, delete."""
+        rx = _HookReceiver()
+        try:
+            svc = self.rest.HookService
+            keys = self.call("HookService.list_event_keys", svc.list_event_keys)
+            self.assertIn("contact.add", keys)
+            hook = self.call("HookService.create", svc.create, eventKey="contact.add", hookUrl=rx.url)
+            self.assertEqual(hook.get("status"), "Verified", hook)
+            self.assertEqual(hook.get("hookUrl"), rx.url)
+            self.assertTrue(rx.wait(lambda r: r["secret"]), "the receiver saw the handshake")
+            listed = self.call("HookService.list", svc.list)
+            self.assertIn(hook["key"], [h["key"] for h in listed])
+            c = self.new_contact()
+            # The server's worker delivers within --hook-interval-ms (1 s in the sandbox).
+            self.assertTrue(
+                rx.wait(lambda r: not r["secret"] and any(k.get("id") == c["id"] for k in r["body"].get("object_keys", []))),
+                f"contact {c['id']} was not delivered: {rx.requests}")
+            delivery = [r for r in rx.requests if not r["secret"]][-1]["body"]
+            self.assertEqual(delivery["event_key"], "contact.add")
+            self.assertEqual(delivery["object_type"], "contact")
+            again = self.call("HookService.verify", svc.verify, hook["key"])
+            self.assertEqual(again.get("status"), "Verified", again)
+            self.assertIs(self.call("HookService.delete", svc.delete, hook["key"]), True)
+            with self.assertRaises(RecordNotFoundError):
+                svc.get(hook["key"])
+        finally:
+            rx.close()
+
+
+class _HookReceiver:
+    """A local REST hook receiver: echoes X-Hook-Secret, records every request."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        requests = self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n) if n else b""
+                secret = self.headers.get("X-Hook-Secret")
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = {}
+                requests.append({"secret": secret, "body": body})
+                self.send_response(200)
+                if secret:
+                    self.send_header("X-Hook-Secret", secret)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait(self, pred, timeout=15.0):
+        import time
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(pred(r) for r in list(self.requests)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -46,6 +46,10 @@ pub enum RecordKind {
     OutboxMessage,
     /// The marketing status of one e-mail address (`PUT /emailAddresses/{email}`).
     EmailAddress,
+    /// What is left of a deleted product, for `GET /products/sync` (`DELETED`).
+    ProductTombstone,
+    /// A contact's subscription to a product's plan.
+    Subscription,
     /// An e-mail template (XML-RPC `APIEmailService.addEmailTemplate`).
     EmailTemplate,
 }
@@ -68,6 +72,8 @@ impl RecordKind {
             Self::Hook => "hook",
             Self::OutboxMessage => "outbox_message",
             Self::EmailAddress => "email_address",
+            Self::ProductTombstone => "product_tombstone",
+            Self::Subscription => "subscription",
             Self::EmailTemplate => "email_template",
         }
     }
