@@ -783,3 +783,85 @@ async fn merge_moves_notes_and_tasks_and_update_custom_field() {
         .contains("RecordNotFound")
     );
 }
+
+#[tokio::test]
+async fn product_table_over_rest_products() {
+    let h = Harness::new().await;
+    let (k, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let id = int(&ok(
+        &h,
+        &k,
+        "DataService.add",
+        &[
+            s("Product"),
+            st(&[
+                ("ProductName", s("Widget")),
+                ("ProductPrice", XValue::Double(19.99)),
+                ("Sku", s("W-1")),
+                ("ShortDescription", s("A widget")),
+            ]),
+        ],
+    )
+    .await);
+    let (st_, doc) = rest_get(&h, &k, &format!("/products/{id}")).await;
+    assert_eq!(st_, StatusCode::OK, "{doc}");
+    assert_eq!(doc["product_name"], "Widget");
+    assert_eq!(doc["sku"], "W-1");
+    assert_eq!(doc["product_price"].to_string(), "19.99", "{doc}");
+    ok(
+        &h,
+        &k,
+        "DataService.update",
+        &[
+            s("Product"),
+            i(id),
+            st(&[("ProductPrice", s("25.50")), ("Status", i(0))]),
+        ],
+    )
+    .await;
+    let row = ok(
+        &h,
+        &k,
+        "DataService.load",
+        &[
+            s("Product"),
+            i(id),
+            arr(&["Id", "ProductName", "ProductPrice", "Status", "Sku"]),
+        ],
+    )
+    .await;
+    assert_eq!(field(&row, "ProductPrice"), Some(&XValue::Double(25.5)));
+    assert_eq!(field(&row, "Status"), Some(&i(0)));
+    let (_, doc) = rest_get(&h, &k, &format!("/products/{id}")).await;
+    assert_eq!(doc["active"], false);
+    let rows = ok(
+        &h,
+        &k,
+        "DataService.query",
+        &[
+            s("Product"),
+            i(10),
+            i(0),
+            st(&[("Sku", s("W-1"))]),
+            arr(&["Id"]),
+        ],
+    )
+    .await;
+    assert_eq!(rows, XValue::Array(vec![st(&[("Id", i(id))])]));
+    assert!(
+        fault(
+            &h,
+            &k,
+            "DataService.update",
+            &[s("Product"), i(id), st(&[("Weight", XValue::Double(1.0))])]
+        )
+        .await
+        .contains("not supported")
+    );
+    assert_eq!(
+        ok(&h, &k, "DataService.delete", &[s("Product"), i(id)]).await,
+        XValue::Bool(true)
+    );
+    let (st_, _) = rest_get(&h, &k, &format!("/products/{id}")).await;
+    assert_eq!(st_, StatusCode::NOT_FOUND);
+}

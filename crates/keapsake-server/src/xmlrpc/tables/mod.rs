@@ -14,6 +14,7 @@ pub mod action;
 pub mod contact;
 pub mod generic;
 pub mod lead;
+pub mod product;
 pub mod tags;
 
 use super::codec::XValue;
@@ -160,6 +161,7 @@ pub fn lookup(name: &str) -> XResult<&'static dyn Table> {
         "User" => &generic::USER,
         "Lead" => &lead::LEAD,
         "ContactAction" => &action::CONTACT_ACTION,
+        "Product" => &product::PRODUCT,
         _ => return Err(Fault::no_table(&super::fault::printable(name, 80))),
     })
 }
