@@ -308,6 +308,9 @@ pub fn decode(body: &[u8]) -> Result<Call, DecodeError> {
             }
             Event::Text(t) => {
                 let s = t.xml10_content();
+                if has_forbidden_char(&s) {
+                    return Err(DecodeError::Malformed);
+                }
                 match stack.last_mut() {
                     Some(f) if f.kind.takes_text() => f.text.push_str(&s),
                     _ if s.trim().is_empty() => {}
@@ -316,6 +319,9 @@ pub fn decode(body: &[u8]) -> Result<Call, DecodeError> {
             }
             Event::CData(t) => {
                 let s = t.xml10_content();
+                if has_forbidden_char(&s) {
+                    return Err(DecodeError::Malformed);
+                }
                 match stack.last_mut() {
                     Some(f) if f.kind.takes_text() => f.text.push_str(&s),
                     _ => return Err(DecodeError::Malformed),
@@ -337,6 +343,9 @@ pub fn decode(body: &[u8]) -> Result<Call, DecodeError> {
                         _ => return Err(DecodeError::Malformed),
                     }
                 };
+                if forbidden(ch) {
+                    return Err(DecodeError::Malformed);
+                }
                 match stack.last_mut() {
                     Some(f) if f.kind.takes_text() => f.text.push(ch),
                     _ => return Err(DecodeError::Malformed),
@@ -414,6 +423,17 @@ pub fn decode(body: &[u8]) -> Result<Call, DecodeError> {
         return Err(DecodeError::Malformed);
     }
     done.ok_or(DecodeError::Malformed)
+}
+
+/// A character XML 1.0 does not allow in a document, raw or as a reference (control
+/// characters other than tab, LF and CR). Found by the fuzz target: such a method name was
+/// accepted, then dropped by the encoder, so decode → encode was not a fixed point.
+fn forbidden(c: char) -> bool {
+    (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')
+}
+
+fn has_forbidden_char(s: &str) -> bool {
+    s.chars().any(forbidden)
 }
 
 fn escape(s: &str, out: &mut String) {
@@ -587,6 +607,24 @@ pub fn decode_response(body: &[u8]) -> Result<Response, DecodeError> {
         .and_then(|(_, v)| v.as_text())
         .unwrap_or_default();
     Ok(Err((code, msg)))
+}
+
+#[cfg(test)]
+mod fuzz_finds {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_refused_and_cr_survives_a_round_trip() {
+        let crash = b"<?xml version=\"1.0\"?><methodCall><methodName>\x01\x00\x04\nContact(Service.add</methodName><params/></methodCall>";
+        assert_eq!(decode(crash).err(), Some(DecodeError::Malformed));
+        let by_ref = b"<methodCall><methodName>a&#1;b</methodName></methodCall>";
+        assert_eq!(decode(by_ref).err(), Some(DecodeError::Malformed));
+        let cr = b"<methodCall><methodName>x.y</methodName><params><param><value>a&#13;b</value></param></params></methodCall>";
+        let once = decode(cr).expect("a call");
+        assert_eq!(once.params, vec![XValue::Str("a\rb".into())]);
+        let again = decode(encode_call(&once.method, &once.params).as_bytes()).expect("a call");
+        assert_eq!(again, once);
+    }
 }
 
 #[cfg(test)]
