@@ -74,7 +74,8 @@ enum Cmd {
         #[arg(long, default_value = "bench/run")]
         command: String,
     },
-    /// REST v1 contacts: seeds 100,000 contacts, then GET by id, POST, and two filtered lists, at
+    /// REST v1 contacts: seeds 100,000 contacts, then GET by id, POST, two filtered lists and the
+    /// XML-RPC ContactService.add and DataService.query (by Email), at
     /// each connection count, with ratios against ceiling-http and ceiling-sqlite in the same run.
     Contacts {
         /// The `keapsake` binary (default: next to this one).
