@@ -22,7 +22,7 @@ use keapsake_core::crm::contact::{ContactDoc, EMAIL_KEYS, EmailStatus};
 use keapsake_core::crm::{LenientI64, fold};
 use keapsake_core::messaging::address::{self, ADDRESS_KEY, AddressDoc, UpdateBody};
 use keapsake_core::messaging::email::{
-    CONTACT_KEY, EmailBody, EmailDoc, FROM_KEY, MAX_SYNC, TO_KEY,
+    CONTACT_KEY, EmailBody, EmailDoc, FROM_KEY, MAX_SYNC, TO_KEY, echo,
 };
 use keapsake_core::messaging::outbox::SendBody;
 use keapsake_core::messaging::uuid_simple;
@@ -302,7 +302,7 @@ struct SyncBody {
 }
 
 /// `POST /emails/sync`: up to 1000 records; 201 `{"emails":[created],"errors":[{"email":
-/// record as sent,"error_message"}]}`. Each record stands alone: one bad record does not stop
+/// record as read (see [`echo`]),"error_message"}]}`. Each record stands alone: one bad record does not stop
 /// the others.
 ///
 /// # Errors
@@ -367,7 +367,7 @@ pub async fn sync(
         };
         match outcome {
             Ok(record) => created.extend(render(std::slice::from_ref(&record), true)?),
-            Err(msg) => errors.push(json!({"email": item, "error_message": msg})),
+            Err(msg) => errors.push(json!({"email": echo(&item), "error_message": msg})),
         }
     }
     Ok(json(
