@@ -945,3 +945,88 @@ async fn without_a_relay_messages_stay_queued() {
     );
     assert_eq!(outbox(&h, &at).await[0]["status"], "queued");
 }
+
+#[tokio::test]
+async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let first = contact(&h, &at, "Ada", "gone@x.example").await;
+    let r = call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/emailAddresses/gone@x.example"),
+        Some(json!({"opted_in": false, "reason": "Unsubscribed"})),
+    )
+    .await;
+    r.assert_status(StatusCode::OK);
+    call(&h, &at, Method::DELETE, &format!("{V1}/contacts/{first}"), None)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let status = |id: i64| {
+        let (h, at) = (&h, at.clone());
+        async move {
+            let got = call(h, &at, Method::GET, &format!("{V1}/contacts/{id}"), None).await;
+            (
+                got.json()["email_status"].clone(),
+                got.json()["email_opted_in"].clone(),
+            )
+        }
+    };
+    // Created later with the address (another case, and an opt-in reason that must not undo
+    // the opt-out): POST, PUT (upsert) and PATCH onto the address all show it.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/contacts"),
+        Some(json!({"given_name": "Bea", "opt_in_reason": "form",
+                    "email_addresses": [{"email": "GONE@x.example", "field": "EMAIL1"}]})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    assert_eq!(res.json()["email_status"], "Admin");
+    let second = res.json()["id"].as_i64().expect("id");
+    assert_eq!(status(second).await, (json!("Admin"), json!(false)));
+    let res = call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/contacts"),
+        Some(json!({"given_name": "Cy", "duplicate_option": "Email",
+                    "email_addresses": [{"email": "gone@x.example", "field": "EMAIL2"},
+                                        {"email": "new@x.example", "field": "EMAIL1"}]})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let third = res.json()["id"].as_i64().expect("id");
+    assert_eq!(status(third).await, (json!("NonMarketable"), json!(false)));
+    call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V1}/contacts/{third}"),
+        Some(json!({"email_addresses": [{"email": "gone@x.example", "field": "EMAIL1"}]})),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(status(third).await, (json!("Admin"), json!(false)));
+    // A send to it is skipped.
+    let users = call(&h, &at, Method::GET, &format!("{V1}/users"), None).await;
+    let user = users.json()["users"][0]["id"].as_i64().expect("user");
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/emails/queue"),
+        Some(json!({"contacts": [second], "user_id": user, "subject": "s", "plain_content": b64("hi")})),
+    )
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+    let sent = outbox(&h, &at).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["status"],
+        "skipped: GONE@x.example is not marketable (Opt-Out: Admin)"
+    );
+}
