@@ -1030,3 +1030,75 @@ async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
         "skipped: GONE@x.example is not marketable (Opt-Out: Admin)"
     );
 }
+
+#[tokio::test]
+async fn a_request_that_died_part_way_sends_none_of_its_messages() {
+    let sink = Sink::start(false).await;
+    let h = smtp_harness(&sink).await;
+    let (at, _) = h.tokens().await;
+    let a = contact(&h, &at, "Ann", "ann@x.example").await;
+    let b = contact(&h, &at, "Ben", "ben@x.example").await;
+    let c = contact(&h, &at, "Cat", "cat@x.example").await;
+    let queue = |to: Vec<i64>| {
+        let (h, at) = (&h, at.clone());
+        async move {
+            call(h, &at, Method::POST, &format!("{V1}/emails/queue"),
+                 Some(json!({"contacts": to, "user_id": h.user.id.0, "subject": "s",
+                             "plain_content": b64("hi")})))
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+        }
+    };
+    queue(vec![a, b]).await; // outbox 1, 2
+    queue(vec![c]).await; // outbox 3
+    // Simulate a crash after the first message of the first request was written: its second
+    // message never existed. (Removing it leaves exactly what such a crash leaves.)
+    h.store
+        .delete_record(
+            h.account.id,
+            keapsake_core::records::RecordKind::OutboxMessage,
+            2,
+        )
+        .await
+        .expect("delete");
+    let now = h.clock.now();
+    let report = deliver_mail_due(&h.state, now).await.expect("pass");
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 1,
+            held: 1,
+            ..DeliveryReport::default()
+        },
+        "the complete request is sent, the partial one held"
+    );
+    assert_eq!(
+        sink.received().iter().map(|m| m.to.clone()).collect::<Vec<_>>(),
+        vec![vec!["<cat@x.example>".to_owned()]]
+    );
+    // Still held a little later; given up (skipped, never sent) after ABANDON_AFTER.
+    let later = now + time::Duration::minutes(9);
+    assert_eq!(
+        deliver_mail_due(&h.state, later).await.expect("pass").held,
+        1
+    );
+    let late = now + keapsake_core::messaging::outbox::ABANDON_AFTER;
+    assert_eq!(
+        deliver_mail_due(&h.state, late).await.expect("pass"),
+        DeliveryReport {
+            abandoned: 1,
+            ..DeliveryReport::default()
+        }
+    );
+    assert_eq!(sink.received().len(), 1, "nothing of the partial request was sent");
+    let msgs = outbox(&h, &at).await;
+    let first = msgs.iter().find(|m| m["id"] == 1).expect("message 1");
+    assert_eq!(
+        first["status"],
+        format!("skipped: {}", keapsake_core::messaging::outbox::ABANDONED)
+    );
+    assert_eq!(
+        deliver_mail_due(&h.state, late).await.expect("pass"),
+        DeliveryReport::default()
+    );
+}
