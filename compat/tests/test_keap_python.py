@@ -541,3 +541,84 @@ class KeapPython(ClientTestCase):
                          ("Hello Ada", "INFUSIONSOFT", c["email_addresses"][0]["email"]))
         got = self.call("EmailService.get_email", svc.get_email, rec["id"])
         self.assertEqual(got["plain_content"], "SGkgQWRhIQ==", "merged: 'Hi Ada!'")
+
+    # --- REST hooks -----------------------------------------------------------------------------
+
+    def test_40_hook_subscribe_verify_deliver_delete(self):
+        """HookService: create (keapsake runs the X-Hook-Secret handshake against a local
+        receiver that echoes it, as Keap's docs ask), list, event keys, a delivery of a contact
+        created through the library, verify, delete."""
+        rx = _HookReceiver()
+        try:
+            svc = self.rest.HookService
+            keys = self.call("HookService.list_event_keys", svc.list_event_keys)
+            self.assertIn("contact.add", keys)
+            hook = self.call("HookService.create", svc.create, eventKey="contact.add", hookUrl=rx.url)
+            self.assertEqual(hook.get("status"), "Verified", hook)
+            self.assertEqual(hook.get("hookUrl"), rx.url)
+            self.assertTrue(rx.wait(lambda r: r["secret"]), "the receiver saw the handshake")
+            listed = self.call("HookService.list", svc.list)
+            self.assertIn(hook["key"], [h["key"] for h in listed])
+            c = self.new_contact()
+            # The server's worker delivers within --hook-interval-ms (1 s in the sandbox).
+            self.assertTrue(
+                rx.wait(lambda r: not r["secret"] and any(k.get("id") == c["id"] for k in r["body"].get("object_keys", []))),
+                f"contact {c['id']} was not delivered: {rx.requests}")
+            delivery = [r for r in rx.requests if not r["secret"]][-1]["body"]
+            self.assertEqual(delivery["event_key"], "contact.add")
+            self.assertEqual(delivery["object_type"], "contact")
+            again = self.call("HookService.verify", svc.verify, hook["key"])
+            self.assertEqual(again.get("status"), "Verified", again)
+            self.assertIs(self.call("HookService.delete", svc.delete, hook["key"]), True)
+            with self.assertRaises(RecordNotFoundError):
+                svc.get(hook["key"])
+        finally:
+            rx.close()
+
+
+class _HookReceiver:
+    """A local REST hook receiver: echoes X-Hook-Secret, records every request."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        requests = self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n) if n else b""
+                secret = self.headers.get("X-Hook-Secret")
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = {}
+                requests.append({"secret": secret, "body": body})
+                self.send_response(200)
+                if secret:
+                    self.send_header("X-Hook-Secret", secret)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait(self, pred, timeout=15.0):
+        import time
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(pred(r) for r in list(self.requests)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -35,6 +35,10 @@ PATH_POOLS = {
     ("DELETE", "/v1/emails/{id}", "id"): "email_disposable",
     (None, "/v1/emails/{id}", "id"): "email",
     (None, "/v1/emailAddresses/{email}", "email"): "contact_email",
+    ("DELETE", "/v1/hooks/{key}", "key"): "hook_disposable",
+    (None, "/v1/hooks/{key}", "key"): "hook",
+    (None, "/v1/hooks/{key}/verify", "key"): "hook",
+    (None, "/v1/hooks/{key}/delayedVerify", "key"): "hook",
 }
 PARAM_POOLS = {
     "contactId": "contact",
@@ -326,6 +330,19 @@ QUERY_FIXUPS = {
 }
 
 
+# Keap's event keys (GET /hooks/event_keys); the document types eventKey as a bare string.
+EVENT_KEYS = ["contact.add", "contact.edit", "contact.delete", "contactGroup.applied", "order.add",
+              "invoice.payment.add", "product.edit", "note.add", "task.delete", "company.add"]
+# Port 9 (discard) refuses at once on loopback: the handshake fails fast, the hook stays
+# Unverified, and nothing is ever delivered anywhere.
+HOOK_URL = "http://127.0.0.1:9/hook"
+
+
+def _hook(body, ctx, data):
+    body["eventKey"] = data.draw(st.sampled_from(EVENT_KEYS))
+    body["hookUrl"] = HOOK_URL
+
+
 BODY_FIXUPS = {
     ("POST", "/v1/emails"): _email_record,
     ("POST", "/v1/contacts/{contactId}/emails"): _email_record,
@@ -333,6 +350,8 @@ BODY_FIXUPS = {
     ("POST", "/v1/emails/unsync"): _email_unsync,
     ("POST", "/v1/emails/queue"): _email_queue,
     ("PUT", "/v1/emailAddresses/{email}"): _address_status,
+    ("POST", "/v1/hooks"): _hook,
+    ("PUT", "/v1/hooks/{key}"): _hook,
     ("POST", "/v1/contacts/model/customFields"): _custom_field,
     ("POST", "/v1/notes/model/customFields"): _custom_field,
     ("POST", "/v1/tasks/model/customFields"): _custom_field,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod client;
+mod hooks;
 mod mail;
 mod output;
 mod serve;
@@ -37,7 +38,7 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Manage users (people who log in).
     #[command(subcommand)]
     User(admin::UserCmd),
@@ -59,6 +60,9 @@ enum Command {
     /// Read the mail outbox that POST /emails/queue fills (list, show).
     #[command(subcommand)]
     Mail(mail::MailCmd),
+    /// A local REST hook receiver for development (verifies and prints deliveries).
+    #[command(subcommand)]
+    Hooks(hooks::HooksCmd),
     /// Sign in to keapsake (or Keap) in a browser and save the token (loopback redirect).
     Login(client::LoginArgs),
     /// Make an authenticated API call with the saved token, refreshing it when needed.
@@ -101,7 +105,8 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
+        Command::Hooks(cmd) => hooks::run(cmd).await,
         Command::User(c) => admin::user(c).await,
         Command::Account(c) => admin::account(c).await,
         Command::Member(c) => admin::member(c).await,
