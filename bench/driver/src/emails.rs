@@ -230,7 +230,11 @@ async fn load_point(
 }
 
 /// The seeding requests: contacts, the sending user; and the probe afterwards.
-async fn prepare(addr: SocketAddr, bearer: &HeaderValue, n: u64) -> anyhow::Result<(Vec<i64>, i64)> {
+async fn prepare(
+    addr: SocketAddr,
+    bearer: &HeaderValue,
+    n: u64,
+) -> anyhow::Result<(Vec<i64>, i64)> {
     let mut c = Conn::connect(addr).await?;
     let (status, body) = c
         .send_typed(Method::GET, "/crm/rest/v1/users", Some(bearer), None)

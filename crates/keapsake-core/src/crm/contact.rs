@@ -1735,14 +1735,19 @@ mod tests {
         assert_eq!(ch.email1(), Some("Out@B.co"));
         ch.address_status = Some(("out@b.co".to_owned(), EmailStatus::Admin));
         let doc = ContactDoc::create(&ch, NOW).expect("created");
-        assert_eq!(doc.email_status, Some(EmailStatus::Admin), "an opt-out is not undone");
+        assert_eq!(
+            doc.email_status,
+            Some(EmailStatus::Admin),
+            "an opt-out is not undone"
+        );
         // A status held for another address does not apply.
         let mut ch = changes(json!({"email_addresses": [{"email": "x@b.co", "field": "EMAIL1"}]}));
         ch.address_status = Some(("out@b.co".to_owned(), EmailStatus::Admin));
         let mut doc = ContactDoc::create(&ch, NOW).expect("created");
         assert_eq!(doc.email_status, Some(EmailStatus::NonMarketable));
         // Changing EMAIL1 to the held address takes its status.
-        let mut ch = changes(json!({"email_addresses": [{"email": "out@b.co", "field": "EMAIL1"}]}));
+        let mut ch =
+            changes(json!({"email_addresses": [{"email": "out@b.co", "field": "EMAIL1"}]}));
         ch.address_status = Some(("out@b.co".to_owned(), EmailStatus::Admin));
         doc.update(&ch, NOW).expect("updated");
         assert_eq!(doc.email_status, Some(EmailStatus::Admin));

@@ -356,7 +356,10 @@ pub fn echo(item: &Value) -> Value {
         out.insert("id".to_owned(), Value::from(id));
     }
     let contact = get("contact_id").and_then(Value::as_i64);
-    out.insert("contact_id".to_owned(), contact.map_or(Value::Null, Value::from));
+    out.insert(
+        "contact_id".to_owned(),
+        contact.map_or(Value::Null, Value::from),
+    );
     for k in TEXT.iter().copied().chain(["plain_content"]) {
         let v = get(k)
             .and_then(Value::as_str)

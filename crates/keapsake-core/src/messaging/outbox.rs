@@ -785,7 +785,10 @@ mod tests {
     fn a_message_of_an_incomplete_request_is_abandoned_only_when_old_and_queued() {
         let mut d = queued();
         assert_eq!(d.keys().text[BATCH_KEY].as_deref(), Some("b1"));
-        assert_eq!(d.abandon(NOW + Duration::minutes(9)), Err("too recent".to_owned()));
+        assert_eq!(
+            d.abandon(NOW + Duration::minutes(9)),
+            Err("too recent".to_owned())
+        );
         assert_eq!(d.state, State::Queued);
         d.abandon(NOW + ABANDON_AFTER).expect("abandoned");
         assert_eq!(d.state, State::Skipped);
@@ -797,7 +800,8 @@ mod tests {
         assert!(sent.abandon(NOW + Duration::hours(1)).is_err());
         // Older documents without a batch read back unchanged.
         let mut v = queued().to_value();
-        v.as_object_mut().map(|o| (o.remove("batch"), o.remove("batch_size")));
+        v.as_object_mut()
+            .map(|o| (o.remove("batch"), o.remove("batch_size")));
         let old = OutboxDoc::from_value(&v).expect("readable");
         assert_eq!((old.batch, old.batch_size), (None, None));
     }

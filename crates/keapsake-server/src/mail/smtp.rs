@@ -18,10 +18,10 @@ use keapsake_core::messaging::outbox::{Attempt, BATCH_KEY, OutboxDoc, STATE_KEY,
 use keapsake_core::records::{Cond, Edit, Edited, Query, RecordKind};
 use keapsake_core::secret::Secret;
 use keapsake_core::{AccountId, StoreError};
-use std::collections::HashMap;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 /// How long a claim holds a message.
@@ -231,7 +231,11 @@ pub async fn deliver_mail_due(
                     // or died before its 202. Never send part of it; give it up when old.
                     match edit_message(state, account.id, id, now, move |d| d.abandon(now)).await? {
                         Some(_) => {
-                            tracing::warn!(account = account.id.0, id, "outbox message of an incomplete request abandoned");
+                            tracing::warn!(
+                                account = account.id.0,
+                                id,
+                                "outbox message of an incomplete request abandoned"
+                            );
                             report.abandoned += 1;
                         }
                         None => report.held += 1,

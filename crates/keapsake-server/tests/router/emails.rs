@@ -960,9 +960,15 @@ async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
     )
     .await;
     r.assert_status(StatusCode::OK);
-    call(&h, &at, Method::DELETE, &format!("{V1}/contacts/{first}"), None)
-        .await
-        .assert_status(StatusCode::NO_CONTENT);
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V1}/contacts/{first}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
     let status = |id: i64| {
         let (h, at) = (&h, at.clone());
         async move {
@@ -1042,9 +1048,16 @@ async fn a_request_that_died_part_way_sends_none_of_its_messages() {
     let queue = |to: Vec<i64>| {
         let (h, at) = (&h, at.clone());
         async move {
-            call(h, &at, Method::POST, &format!("{V1}/emails/queue"),
-                 Some(json!({"contacts": to, "user_id": h.user.id.0, "subject": "s",
-                             "plain_content": b64("hi")})))
+            call(
+                h,
+                &at,
+                Method::POST,
+                &format!("{V1}/emails/queue"),
+                Some(
+                    json!({"contacts": to, "user_id": h.user.id.0, "subject": "s",
+                             "plain_content": b64("hi")}),
+                ),
+            )
             .await
             .assert_status(StatusCode::ACCEPTED);
         }
@@ -1073,7 +1086,10 @@ async fn a_request_that_died_part_way_sends_none_of_its_messages() {
         "the complete request is sent, the partial one held"
     );
     assert_eq!(
-        sink.received().iter().map(|m| m.to.clone()).collect::<Vec<_>>(),
+        sink.received()
+            .iter()
+            .map(|m| m.to.clone())
+            .collect::<Vec<_>>(),
         vec![vec!["<cat@x.example>".to_owned()]]
     );
     // Still held a little later; given up (skipped, never sent) after ABANDON_AFTER.
@@ -1090,7 +1106,11 @@ async fn a_request_that_died_part_way_sends_none_of_its_messages() {
             ..DeliveryReport::default()
         }
     );
-    assert_eq!(sink.received().len(), 1, "nothing of the partial request was sent");
+    assert_eq!(
+        sink.received().len(),
+        1,
+        "nothing of the partial request was sent"
+    );
     let msgs = outbox(&h, &at).await;
     let first = msgs.iter().find(|m| m["id"] == 1).expect("message 1");
     assert_eq!(
