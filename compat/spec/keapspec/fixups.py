@@ -34,7 +34,7 @@ PATH_POOLS = {
     (None, "/v1/tags/{id}", "id"): "tag",
     ("DELETE", "/v1/emails/{id}", "id"): "email_disposable",
     (None, "/v1/emails/{id}", "id"): "email",
-    (None, "/v1/emailAddresses/{email}", "email"): "contact_email",
+    (None, "/v1/emailAddresses/{email}", "email"): "email_address",
     ("DELETE", "/v1/hooks/{key}", "key"): "hook_disposable",
     (None, "/v1/hooks/{key}", "key"): "hook",
     (None, "/v1/hooks/{key}/verify", "key"): "hook",

@@ -170,6 +170,9 @@ def seed_emails(s, pools):
     pools["email"] = [record(i, "kept") for i in range(8)]
     pools["email_disposable"] = [record(i, "tmp") for i in range(40)]
     pools["email_unsync"] = [record(i, "unsync") for i in range(40)]
+    # Addresses for PUT /emailAddresses/{email}: those of the disposable contacts, which no
+    # generated PATCH rewrites (PATCH draws from the kept pool) and which are deleted only at the end.
+    pools["email_address"] = [f"tmp{i}@seed.example" for i in range(len(pools["contact_disposable"]))]
     s.call("POST", "/emails/queue", {"contacts": contacts[:2], "user_id": pools["user"][0],
                                      "subject": "Seeded ~Contact.FirstName~", "plain_content": "aGk="},
            expect=(202,))
