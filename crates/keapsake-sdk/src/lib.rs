@@ -137,6 +137,7 @@
 
 pub mod date;
 pub mod error;
+pub mod hooks;
 pub mod ids;
 pub mod login;
 pub mod model;
@@ -154,8 +155,9 @@ pub use client::{
 };
 pub use error::{Error, Result};
 pub use ids::{
-    CompanyId, ContactId, CustomFieldId, MerchantId, NoteId, OpportunityId, StageId, TagCategoryId,
-    TagId, TaskId, UserId,
+    CompanyId, ContactId, CustomFieldId, EmailId, MerchantId, NoteId, OpportunityId, OrderId,
+    OrderItemId, PaymentId, ProductId, StageId, SubscriptionPlanId, TagCategoryId, TagId, TaskId,
+    TransactionId, UserId,
 };
 pub use oauth::{OAuthApp, PkceVerifier};
 pub use page::Page;
@@ -163,6 +165,8 @@ pub use quota::{Quota, QuotaWindow};
 pub use request::{RawResponse, RequestBuilder};
 pub use token::{FileTokenStore, MemoryTokenStore, Token, TokenStore, TokenStoreError};
 
+/// Re-exported for [`hooks::verification_echo`].
+pub use reqwest::header::HeaderMap;
 /// Re-exported so callers can name HTTP methods and statuses without depending on `reqwest`.
 pub use reqwest::{Method, StatusCode};
 /// Re-exported for [`Keap::authorization_url`] and [`Page::next_url`].

@@ -4,11 +4,16 @@
 mod account;
 mod companies;
 mod contacts;
+mod emails;
+mod hooks;
 mod locales;
 mod merchants;
 mod notes;
 mod opportunities;
+mod orders;
+mod products;
 mod settings;
+mod simple;
 mod tags;
 mod tasks;
 mod userinfo;
@@ -24,6 +29,11 @@ pub use contacts::{
     ListContactTags, ListContacts, OrderDirection, RemoveTagsFromContact, UpdateContact,
     UpsertContact,
 };
+pub use emails::{
+    CreateEmail, DeleteEmail, Emails, GetEmail, ListEmails, QueueEmail, SetOptIn, SyncEmails,
+    UnsyncEmails,
+};
+pub use hooks::{CreateHook, DeleteHook, HookCall, Hooks, ListEventKeys, ListHooks};
 pub use locales::{GetDefaultOptions, ListCountries, ListProvinces, Locales};
 pub use merchants::ListMerchants;
 pub use notes::{
@@ -32,6 +42,15 @@ pub use notes::{
 pub use opportunities::{
     CreateOpportunity, GetOpportunity, GetOpportunityModel, GetStagePipeline, ListOpportunities,
     Opportunities, OpportunityOrder, ReplaceOpportunity, UpdateOpportunity,
+};
+pub use orders::{
+    AddOrderItem, CreateOrder, CreatePayment, DeleteOrder, DeleteOrderItem, GetOrder,
+    GetTransaction, ListOrders, ListPayments, ListTransactions, OrderSort, Orders,
+    ReplacePaymentPlan,
+};
+pub use products::{
+    CreatePlan, CreateProduct, DeletePlan, DeleteProduct, DeleteProductImage, GetPlan, GetProduct,
+    ListProducts, Products, SyncProducts, UpdateProduct, UploadProductImage,
 };
 pub use settings::{
     GetApplicationConfiguration, GetApplicationEnabled, GetContactOptionTypes, Settings,
