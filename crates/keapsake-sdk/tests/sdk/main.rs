@@ -11,6 +11,7 @@ mod config;
 mod crm;
 mod crm_more;
 mod errors;
+mod hooks_emails;
 mod keapsake;
 mod login;
 mod oauth_wire;
