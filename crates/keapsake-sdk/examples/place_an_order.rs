@@ -38,8 +38,10 @@ fn client() -> Result<Keap, Box<dyn std::error::Error>> {
     Ok(b.build()?)
 }
 
-fn show(m: &Option<Money>) -> &str {
-    m.as_ref().map_or("-", Money::as_str)
+/// An amount with cents (`"4.50"`; Keap answers numbers, so `4.5` reads as `"4.5"`).
+fn show(m: &Option<Money>) -> String {
+    m.as_ref()
+        .map_or_else(|| "-".to_owned(), |m| m.padded(2).to_string())
 }
 
 #[tokio::main]

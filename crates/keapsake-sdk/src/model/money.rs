@@ -60,6 +60,23 @@ impl Money {
         &self.0
     }
 
+    /// The same amount with at least `decimals` digits after the point, for display
+    /// (`"4.5"` → `"4.50"`, `"50"` → `"50.00"`); never rounds away digits.
+    ///
+    /// ```
+    /// use keapsake_sdk::model::Money;
+    /// let m: Money = "4.5".parse().unwrap();
+    /// assert_eq!(m.padded(2).as_str(), "4.50");
+    /// assert_eq!(Money::new("1.2345").unwrap().padded(2).as_str(), "1.2345");
+    /// ```
+    pub fn padded(&self, decimals: usize) -> Money {
+        let (int, frac) = self.0.split_once('.').unwrap_or((&self.0, ""));
+        if frac.len() >= decimals {
+            return self.clone();
+        }
+        Money(format!("{int}.{frac:0<decimals$}"))
+    }
+
     /// The amount in whole cents, when it has at most two significant decimals (trailing
     /// zeros are fine) and fits an `i64`.
     pub fn cents(&self) -> Option<i64> {

@@ -59,7 +59,10 @@ async fn products_round_trip(backend: Backend) {
     let id = created.id;
     let got = products.get(id).send().await.unwrap();
     assert_eq!(got.sku.as_deref(), Some("W-1"));
-    assert_eq!(got.product_price.as_ref().and_then(Money::cents), Some(1999));
+    assert_eq!(
+        got.product_price.as_ref().and_then(Money::cents),
+        Some(1999)
+    );
 
     // Update only what is set.
     let changed = products
@@ -67,11 +70,17 @@ async fn products_round_trip(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(changed.product_price.as_ref().and_then(Money::cents), Some(10));
+    assert_eq!(
+        changed.product_price.as_ref().and_then(Money::cents),
+        Some(10)
+    );
     assert_eq!(changed.product_name.as_deref(), Some("Widget"));
     assert_eq!(changed.is_active(), Some(false));
     assert_validation(
-        products.create(ProductInput::new().sku("no name")).send().await,
+        products
+            .create(ProductInput::new().sku("no name"))
+            .send()
+            .await,
         "product_name is required",
     );
 
@@ -95,7 +104,16 @@ async fn products_round_trip(backend: Backend) {
     assert_eq!(p.plan_price, Some(money("9.99")));
     assert_eq!(p.frequency, Some(2));
     assert_eq!(products.get_plan(id, p.id).send().await.unwrap().id, p.id);
-    assert_eq!(products.get(id).send().await.unwrap().subscription_plans.len(), 1);
+    assert_eq!(
+        products
+            .get(id)
+            .send()
+            .await
+            .unwrap()
+            .subscription_plans
+            .len(),
+        1
+    );
     products.delete_plan(id, p.id).send().await.unwrap();
     assert!(matches!(
         products.get_plan(id, p.id).send().await,
@@ -124,7 +142,10 @@ async fn products_round_trip(backend: Backend) {
     products.delete(other).send().await.unwrap();
     srv.clock.advance(time::Duration::milliseconds(5));
     let since = products.sync().sync_token(token).send().await.unwrap();
-    let got: Vec<(ProductId, &str)> = since.iter().map(|s| (s.product.id, s.status.as_str())).collect();
+    let got: Vec<(ProductId, &str)> = since
+        .iter()
+        .map(|s| (s.product.id, s.status.as_str()))
+        .collect();
     assert_eq!(got, vec![(other, "DELETED")]);
     assert!(matches!(
         products.get(other).send().await,
@@ -143,7 +164,11 @@ async fn orders_round_trip(backend: Backend) {
     let orders = client.orders();
     let grace = client
         .contacts()
-        .create(ContactInput::new().given_name("Grace").email("grace@example.com"))
+        .create(
+            ContactInput::new()
+                .given_name("Grace")
+                .email("grace@example.com"),
+        )
         .send()
         .await
         .unwrap()
@@ -185,7 +210,11 @@ async fn orders_round_trip(backend: Backend) {
     orders.delete_item(id, extra.id).send().await.unwrap();
     let got = orders.get(id).send().await.unwrap();
     assert_eq!(got.total, Some(money("140.19")));
-    assert_eq!(got.contact_id, Some(grace), "GET /orders writes contact_id as text");
+    assert_eq!(
+        got.contact_id,
+        Some(grace),
+        "GET /orders writes contact_id as text"
+    );
 
     // Payments.
     let paid = orders
@@ -194,7 +223,10 @@ async fn orders_round_trip(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(paid.invoice_id, Some(id));
-    assert_eq!(paid.payment_amount.as_ref().and_then(Money::cents), Some(10000));
+    assert_eq!(
+        paid.payment_amount.as_ref().and_then(Money::cents),
+        Some(10000)
+    );
     assert_validation(
         orders
             .create_payment(id, NewPayment::cash(money("40.20")))
@@ -223,7 +255,10 @@ async fn orders_round_trip(backend: Backend) {
     assert_eq!(orders.transactions(id).send().await.unwrap().len(), 2);
 
     // Lists and filters.
-    assert_eq!(orders.list().paid(true).send().await.unwrap().count(), Some(1));
+    assert_eq!(
+        orders.list().paid(true).send().await.unwrap().count(),
+        Some(1)
+    );
     assert_eq!(
         orders.list().product(gizmo).send().await.unwrap().count(),
         Some(1)
@@ -237,7 +272,11 @@ async fn orders_round_trip(backend: Backend) {
     let mut plan = PaymentPlan::new(3, 30, date!(2024 - 06 - 01));
     plan.initial_payment_amount = Some(money("10.50"));
     let unpaid = orders
-        .create(NewOrder::new(grace, "Later", srv.clock.now()).offline().item(OrderItemInput::new(widget, 1)))
+        .create(
+            NewOrder::new(grace, "Later", srv.clock.now())
+                .offline()
+                .item(OrderItemInput::new(widget, 1)),
+        )
         .send()
         .await
         .unwrap();
