@@ -378,11 +378,13 @@ impl SetOptIn {
     /// [`Error::NotFound`](crate::Error::NotFound) for an address no contact has, or any
     /// request error.
     pub async fn send(self) -> Result<EmailAddressStatus> {
-        let enc: String = url::form_urlencoded::byte_serialize(self.address.as_bytes()).collect();
         self.client
             .request(
                 Method::PUT,
-                format!("rest/v1/emailAddresses/{}", enc.replace('+', "%20")),
+                format!(
+                    "rest/v1/emailAddresses/{}",
+                    super::path_segment(&self.address)
+                ),
             )
             .json(&json!({"opted_in": self.opted_in, "reason": self.reason}))
             .send_json()

@@ -14,8 +14,7 @@ pub struct Hooks {
 
 fn path(key: &HookKey) -> String {
     // Keys are opaque; keep any reserved character inside the path segment.
-    let enc: String = url::form_urlencoded::byte_serialize(key.as_str().as_bytes()).collect();
-    format!("rest/v1/hooks/{}", enc.replace('+', "%20"))
+    format!("rest/v1/hooks/{}", super::path_segment(key.as_str()))
 }
 
 impl Hooks {

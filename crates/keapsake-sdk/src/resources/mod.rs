@@ -77,3 +77,18 @@ pub(crate) fn comma_list<I: std::fmt::Display>(ids: &[I]) -> String {
 pub(crate) fn csv_opt(items: &[String]) -> Option<String> {
     (!items.is_empty()).then(|| items.join(","))
 }
+
+/// Percent-encodes `s` as one path segment: RFC 3986 `pchar`s (unreserved, sub-delims, `:`,
+/// `@`) stay as they are, so an e-mail address goes out as written; `/`, `?`, `#`, `%`, space
+/// and non-ASCII are encoded.
+pub(crate) fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -19,3 +19,4 @@ mod persistence;
 mod refresh;
 mod resources;
 mod retry;
+mod wire_more;
