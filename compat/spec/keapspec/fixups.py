@@ -32,6 +32,10 @@ PATH_POOLS = {
     ("DELETE", "/v1/tasks/{taskId}", "taskId"): "task_disposable",
     (None, "/v1/contacts/{id}", "id"): "contact",
     (None, "/v1/tags/{id}", "id"): "tag",
+    ("DELETE", "/v1/hooks/{key}", "key"): "hook_disposable",
+    (None, "/v1/hooks/{key}", "key"): "hook",
+    (None, "/v1/hooks/{key}/verify", "key"): "hook",
+    (None, "/v1/hooks/{key}/delayedVerify", "key"): "hook",
 }
 PARAM_POOLS = {
     "contactId": "contact",
@@ -247,7 +251,22 @@ def _custom_field(body, ctx, data):
         body["options"] = [{"label": f"Option {i}"} for i, _ in enumerate(body["options"][:5])]
 
 
+# Keap's event keys (GET /hooks/event_keys); the document types eventKey as a bare string.
+EVENT_KEYS = ["contact.add", "contact.edit", "contact.delete", "contactGroup.applied", "order.add",
+              "invoice.payment.add", "product.edit", "note.add", "task.delete", "company.add"]
+# Port 9 (discard) refuses at once on loopback: the handshake fails fast, the hook stays
+# Unverified, and nothing is ever delivered anywhere.
+HOOK_URL = "http://127.0.0.1:9/hook"
+
+
+def _hook(body, ctx, data):
+    body["eventKey"] = data.draw(st.sampled_from(EVENT_KEYS))
+    body["hookUrl"] = HOOK_URL
+
+
 BODY_FIXUPS = {
+    ("POST", "/v1/hooks"): _hook,
+    ("PUT", "/v1/hooks/{key}"): _hook,
     ("POST", "/v1/contacts/model/customFields"): _custom_field,
     ("POST", "/v1/notes/model/customFields"): _custom_field,
     ("POST", "/v1/tasks/model/customFields"): _custom_field,

@@ -132,6 +132,14 @@ def seed(base, token):
                                                           "due_date": "2030-02-01T00:00:00.000Z"})["id"]
                                 for i in range(40)]
 
+    # REST hooks: subscriptions whose receiver refuses (so they stay Unverified), some to keep
+    # and some for the DELETE operation.
+    def hook(i):
+        return s.call("POST", "/hooks", {"eventKey": ["contact.add", "order.add", "task.edit"][i % 3],
+                                         "hookUrl": "http://127.0.0.1:9/hook"})["key"]
+    pools["hook"] = [hook(i) for i in range(6)]
+    pools["hook_disposable"] = [hook(i) for i in range(40)]
+
     countries = s.call("GET", "/locales/countries")["countries"]
     pools["country"] = [c for c in ("USA", "CAN", "GBR", "AUS") if c in countries] or sorted(countries)[:3]
     pools["_seed_requests"] = s.requests

@@ -192,3 +192,50 @@ async fn hook_events_survive_kill_9_postgres_two_nodes() {
     b.kill_9().await;
     c.kill_9().await;
 }
+
+/// `keapsake hooks listen --json`: echoes the handshake secret, answers deliveries with
+/// `--status`, and prints one JSON line per request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_listen_verifies_and_prints_deliveries() {
+    let port = free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_keapsake"))
+        .args(["hooks", "listen", "--json", "--status", "503"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let http = reqwest::Client::new();
+    let handshake = loop {
+        match http
+            .post(&url)
+            .header("X-Hook-Secret", "s3cret")
+            .send()
+            .await
+        {
+            Ok(r) => break r,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert_eq!(handshake.status().as_u16(), 200);
+    assert_eq!(handshake.headers()["x-hook-secret"], "s3cret");
+    let delivery = http
+        .post(&url)
+        .json(&json!({"event_key": "contact.add", "object_type": "contact", "object_keys": [{"id": 7}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivery.status().as_u16(), 503);
+    let first: Value = serde_json::from_str(&out.next_line().await.unwrap().unwrap()).unwrap();
+    let second: Value = serde_json::from_str(&out.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (first["handshake"].clone(), first["echoed"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(second["handshake"], json!(false));
+    assert_eq!(second["body"]["object_keys"][0]["id"], 7);
+    child.kill().await.unwrap();
+}

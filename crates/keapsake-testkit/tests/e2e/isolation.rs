@@ -150,10 +150,11 @@ enum Kind {
     ContactField,
     User,
     Email,
+    Hook,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 11] = [
         Kind::Contact,
         Kind::Tag,
         Kind::Category,
@@ -164,6 +165,7 @@ impl Kind {
         Kind::ContactField,
         Kind::User,
         Kind::Email,
+        Kind::Hook,
     ];
 
     /// How a probe names the id (in a query string, or as a whole JSON string in a body).
@@ -179,6 +181,7 @@ impl Kind {
             Kind::ContactField => "@contact_field@",
             Kind::User => "@user@",
             Kind::Email => "@email@",
+            Kind::Hook => "@hook@",
         }
     }
 
@@ -211,6 +214,7 @@ fn path_slot(template: &str, name: &str) -> Slot {
         "userId" => Slot::Ref(Kind::User),
         "countryCode" => Slot::Lit("USA"),
         "email" => Slot::Lit("nobody%40example.com"),
+        "key" if template.starts_with("/v1/hooks/") => Slot::Ref(Kind::Hook),
         "key" | "integration" | "callName" => Slot::Lit("x"),
         "id" => {
             let before = template.split("/{id}").next().unwrap_or("");
@@ -663,6 +667,20 @@ async fn seed(
         )
         .await;
     ids.insert(Kind::Email, email_record);
+    // A REST hook whose receiver refuses (port 9), so it stays Unverified and nothing is sent.
+    let hook = http
+        .must(
+            cred,
+            Method::POST,
+            "/v1/hooks",
+            json!({"eventKey": "contact.add", "hookUrl": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    let key = hook["key"]
+        .as_str()
+        .and_then(|k| k.parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("seeding POST /v1/hooks: no numeric key in {hook}"));
+    ids.insert(Kind::Hook, key);
     ids
 }
 
@@ -920,6 +938,13 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         &a,
         "/v1/contacts/model/customFields",
         json!({"label": filler, "field_type": "Text"}),
+    )
+    .await;
+    http.must(
+        &a,
+        Method::POST,
+        "/v1/hooks",
+        json!({"eventKey": "contact.edit", "hookUrl": "http://127.0.0.1:9/filler"}),
     )
     .await;
     let fc = http.create(&a, "/v1/contacts", json!({"given_name": filler, "email_addresses": [{"email": "iso-filler@example.com", "field": "EMAIL1"}]})).await;
