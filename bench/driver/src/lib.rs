@@ -10,5 +10,6 @@ pub mod crash;
 pub mod http;
 pub mod load;
 pub mod machine;
+pub mod orders;
 pub mod procs;
 pub mod suite;
