@@ -518,6 +518,11 @@ impl Keap {
         crate::resources::Orders::new(self.clone())
     }
 
+    /// Contacts' subscriptions to product plans.
+    pub fn subscriptions(&self) -> crate::resources::Subscriptions {
+        crate::resources::Subscriptions::new(self.clone())
+    }
+
     /// Tasks.
     pub fn tasks(&self) -> Tasks {
         Tasks::new(self.clone())

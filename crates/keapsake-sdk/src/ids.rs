@@ -118,3 +118,7 @@ id_type!(
     /// The id of a transaction (`/transactions`).
     TransactionId
 );
+id_type!(
+    /// The id of a contact's subscription (`/subscriptions`).
+    SubscriptionId
+);

@@ -23,7 +23,7 @@
 //!   [`Keap::notes`], [`Keap::tasks`] (list, `/tasks/search` and the `sync_token`),
 //!   [`Keap::opportunities`] (with the stage pipeline), [`Keap::products`] (plans, image and
 //!   the `sync_token`), [`Keap::orders`] (items, payments, transactions, payment plan),
-//!   [`Keap::emails`] (records, sync, queue, opt-in/out), [`Keap::hooks`] (subscriptions and
+//!   [`Keap::subscriptions`], [`Keap::emails`] (records, sync, queue, opt-in/out), [`Keap::hooks`] (subscriptions and
 //!   verification), [`Keap::settings`], [`Keap::users`],
 //!   [`Keap::locales`] and [`Keap::merchants`]; lists return a [`Page`] that follows the
 //!   server's `next` link, or a `Stream` over every item. Bodies are in [`model`], ids are
@@ -178,8 +178,8 @@ pub use client::{
 pub use error::{Error, Result};
 pub use ids::{
     CompanyId, ContactId, CustomFieldId, EmailId, MerchantId, NoteId, OpportunityId, OrderId,
-    OrderItemId, PaymentId, ProductId, StageId, SubscriptionPlanId, TagCategoryId, TagId, TaskId,
-    TransactionId, UserId,
+    OrderItemId, PaymentId, ProductId, StageId, SubscriptionId, SubscriptionPlanId, TagCategoryId,
+    TagId, TaskId, TransactionId, UserId,
 };
 pub use oauth::{OAuthApp, PkceVerifier};
 pub use page::Page;

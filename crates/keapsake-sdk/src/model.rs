@@ -38,6 +38,7 @@ pub use commerce::{
     PaymentGateway, PaymentPlan, PaymentResult, Product, ProductInput, ProductStatus,
     ShippingAddress, SubscriptionPlan, SubscriptionPlanInput, Transaction,
 };
+pub use commerce::{NewSubscription, Subscription};
 pub use company::{Company, CompanyFax, CompanyInput, CompanyPhone};
 pub use email::{
     Email, EmailAddressStatus, EmailAttachment, EmailInput, EmailSyncError, EmailSyncResult,

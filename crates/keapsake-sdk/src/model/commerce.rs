@@ -713,3 +713,109 @@ impl PaymentPlan {
         }
     }
 }
+
+/// A contact's subscription to a product's plan (`/subscriptions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Subscription id.
+    pub id: crate::ids::SubscriptionId,
+    /// Active.
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// Charged automatically.
+    #[serde(default)]
+    pub auto_charge: Option<bool>,
+    /// Amount per bill.
+    #[serde(default)]
+    pub billing_amount: Option<Money>,
+    /// `DAY`, `WEEK`, `MONTH` or `YEAR`.
+    #[serde(default)]
+    pub billing_cycle: Option<String>,
+    /// Cycles between bills.
+    #[serde(default)]
+    pub billing_frequency: Option<i64>,
+    /// The subscriber.
+    #[serde(default)]
+    pub contact_id: Option<ContactId>,
+    /// When it ends (if it does).
+    #[serde(default, with = "crate::date::option_date")]
+    pub end_date: Option<Date>,
+    /// Next bill.
+    #[serde(default, with = "crate::date::option_date")]
+    pub next_bill_date: Option<Date>,
+    /// The product.
+    #[serde(default)]
+    pub product_id: Option<ProductId>,
+    /// Quantity.
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    /// Start.
+    #[serde(default, with = "crate::date::option_date")]
+    pub start_date: Option<Date>,
+    /// The plan.
+    #[serde(default)]
+    pub subscription_plan_id: Option<SubscriptionPlanId>,
+}
+
+/// A new subscription (`POST /subscriptions`): a contact and an active plan.
+///
+/// ```
+/// use keapsake_sdk::model::NewSubscription;
+/// let s = NewSubscription::new(22, 70001).quantity(2);
+/// assert_eq!(
+///     serde_json::to_value(&s).unwrap(),
+///     serde_json::json!({"contact_id": 22, "subscription_plan_id": 70001, "quantity": 2})
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewSubscription {
+    /// The subscriber.
+    pub contact_id: ContactId,
+    /// The plan.
+    pub subscription_plan_id: SubscriptionPlanId,
+    /// Quantity (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<i64>,
+    /// Amount per bill (default: plan price × quantity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_amount: Option<Money>,
+    /// First bill (default: today).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::date::option_date"
+    )]
+    pub first_bill_date: Option<Date>,
+    /// Allow a second subscription of the contact to the same plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_duplicate: Option<bool>,
+    /// Charge automatically (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_charge: Option<bool>,
+}
+
+impl NewSubscription {
+    /// `contact` subscribes to `plan`.
+    pub fn new(contact: impl Into<ContactId>, plan: impl Into<SubscriptionPlanId>) -> Self {
+        NewSubscription {
+            contact_id: contact.into(),
+            subscription_plan_id: plan.into(),
+            quantity: None,
+            billing_amount: None,
+            first_bill_date: None,
+            allow_duplicate: None,
+            auto_charge: None,
+        }
+    }
+
+    /// Quantity.
+    pub fn quantity(mut self, n: i64) -> Self {
+        self.quantity = Some(n);
+        self
+    }
+
+    /// First bill date.
+    pub fn first_bill_date(mut self, d: Date) -> Self {
+        self.first_bill_date = Some(d);
+        self
+    }
+}

@@ -14,6 +14,7 @@ mod orders;
 mod products;
 mod settings;
 mod simple;
+mod subscriptions;
 mod tags;
 mod tasks;
 mod userinfo;
@@ -54,6 +55,9 @@ pub use products::{
 };
 pub use settings::{
     GetApplicationConfiguration, GetApplicationEnabled, GetContactOptionTypes, Settings,
+};
+pub use subscriptions::{
+    CreateSubscription, GetSubscriptionModel, ListSubscriptions, Subscriptions,
 };
 pub use tags::{
     ApplyTag, CreateTag, CreateTagCategory, GetTag, ListTaggedContacts, ListTags, RemoveTag, Tags,

@@ -5,8 +5,8 @@
 
 use keapsake_core::Clock;
 use keapsake_sdk::model::{
-    ContactInput, Money, NewOrder, NewPayment, OrderItemInput, PaymentPlan, ProductInput,
-    SubscriptionPlanInput,
+    ContactInput, Money, NewOrder, NewPayment, NewSubscription, OrderItemInput, PaymentPlan,
+    ProductInput, SubscriptionPlanInput,
 };
 use keapsake_sdk::{Error, Keap, OrderId, ProductId};
 use keapsake_testkit::{Backend, TestServer};
@@ -288,6 +288,45 @@ async fn orders_round_trip(backend: Backend) {
     assert_eq!(stored.number_of_payments, 3);
     assert_eq!(stored.initial_payment_amount, Some(money("10.5")));
     assert_eq!(stored.plan_start_date, Some(date!(2024 - 06 - 01)));
+
+    // Subscriptions to a plan of the widget: amount = plan price × quantity, exact.
+    let plan = client
+        .products()
+        .create_plan(widget, SubscriptionPlanInput::new("MONTH", money("9.995")))
+        .send()
+        .await
+        .unwrap();
+    let sub = client
+        .subscriptions()
+        .create(
+            NewSubscription::new(grace, plan.id)
+                .quantity(3)
+                .first_bill_date(date!(2024 - 01 - 31)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sub.billing_amount, Some(money("29.99")));
+    assert_eq!(sub.billing_cycle.as_deref(), Some("MONTH"));
+    assert_eq!(sub.start_date, Some(date!(2024 - 01 - 31)));
+    assert_eq!(sub.product_id, Some(widget));
+    assert!(matches!(
+        client
+            .subscriptions()
+            .create(NewSubscription::new(grace, plan.id))
+            .send()
+            .await,
+        Err(Error::Validation { .. })
+    ));
+    let subs = client
+        .subscriptions()
+        .list()
+        .contact(grace)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subs.iter().map(|s| s.id).collect::<Vec<_>>(), vec![sub.id]);
+    client.subscriptions().model().send().await.unwrap();
 
     // Delete rules and errors.
     assert_validation(

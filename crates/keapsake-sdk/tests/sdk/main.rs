@@ -7,6 +7,7 @@
 
 mod support;
 
+mod commerce;
 mod config;
 mod crm;
 mod crm_more;
