@@ -46,7 +46,7 @@ pub use opportunities::{
 };
 pub use orders::{
     AddOrderItem, CreateOrder, CreatePayment, DeleteOrder, DeleteOrderItem, GetOrder,
-    GetTransaction, ListOrders, ListPayments, ListTransactions, OrderSort, Orders,
+    GetOrderModel, GetTransaction, ListOrders, ListPayments, ListTransactions, OrderSort, Orders,
     ReplacePaymentPlan,
 };
 pub use products::{

@@ -136,6 +136,16 @@ impl Orders {
         }
     }
 
+    /// `GET /orders/model`: the order custom fields.
+    pub fn model(&self) -> GetOrderModel {
+        GetOrderModel::new(
+            self.client.clone(),
+            Method::GET,
+            "rest/v1/orders/model".into(),
+            None,
+        )
+    }
+
     /// `GET /transactions`: every transaction of the account.
     pub fn all_transactions(&self) -> ListTransactions {
         let mut l = self.transactions(0);
@@ -185,6 +195,10 @@ simple_call!(
 simple_call!(
     /// `PUT /orders/{id}/paymentPlan`. From [`Orders::replace_payment_plan`].
     ReplacePaymentPlan -> PaymentPlan
+);
+simple_call!(
+    /// `GET /orders/model`. From [`Orders::model`].
+    GetOrderModel -> crate::model::ObjectModel
 );
 simple_call!(
     /// `GET /transactions/{id}`. From [`Orders::transaction`].

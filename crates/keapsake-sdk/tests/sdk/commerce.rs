@@ -327,6 +327,8 @@ async fn orders_round_trip(backend: Backend) {
         .unwrap();
     assert_eq!(subs.iter().map(|s| s.id).collect::<Vec<_>>(), vec![sub.id]);
     client.subscriptions().model().send().await.unwrap();
+    let model = orders.model().send().await.unwrap();
+    assert!(model.custom_fields.is_empty(), "{model:?}");
 
     // Delete rules and errors.
     assert_validation(
