@@ -6,6 +6,8 @@ as `?access_token=` on every REST call, form-posts the code exchange with body c
 refreshes with HTTP Basic. Base URLs: class constants patched by `keapcompat.patches.keap_python`.
 """
 
+import base64
+import hashlib
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -406,13 +408,108 @@ class KeapPython(ClientTestCase):
         self.assertEqual(page["count"], 0)
         self.assertEqual(self.call("ContactService.get", svc.get, cid)["tag_ids"], [])
 
+    # --- products, orders, payments, transactions (rest-v1.md §7–§8) ----------------------------
+
+    def new_product(self, **extra):
+        name = unique("compat-product")
+        p = self.call("ProductService.create", self.rest.ProductService.create,
+                      product_name=name, product_price=19.99, sku=unique("SKU"), **extra)
+        self.assertEqual(self.wire_exchange("POST", "/crm/rest/v1/products").status, 201)
+        self.assertIsInstance(p.get("id"), int, f"product id should be an integer: {p!r}")
+        self.assertEqual(p.get("product_name"), name)
+        return p
+
+    def test_30_product_create_get_list_replace(self):
+        svc = self.rest.ProductService
+        p = self.new_product(product_short_desc="short")
+        self.assertEqual(p.get("product_price"), 19.99)
+        self.assertIs(p.get("active"), True, "the single shape has `active` (rest-v1.md §7.1)")
+        got = self.call("ProductService.get", svc.get, p["id"])
+        self.assertEqual(got, p)
+        page = self.call("ProductService.list", svc.list, limit=1000)
+        self.assertV1ListEnvelope(page, "products")
+        listed = [x for x in page["products"] if x["id"] == p["id"]]
+        self.assertEqual(len(listed), 1)
+        self.assertEqual(listed[0].get("status"), 1, "the list shape has `status` 1/0 (rest-v1.md §7.1)")
+        self.assertNotIn("active", listed[0])
+        # keap-python's `replace` is the PATCH (its `update` PUTs, which Keap has no endpoint for).
+        new = self.call("ProductService.replace", svc.replace, p["id"], data={"product_desc": "long text"})
+        self.assertEqual(self.wire_exchange("PATCH", f"/crm/rest/v1/products/{p['id']}").status, 200)
+        self.assertEqual(new.get("product_desc"), "long text")
+        self.assertEqual(new.get("product_short_desc"), "short")
+
+    def test_31_product_subscription_and_image(self):
+        svc = self.rest.ProductService
+        p = self.new_product()
+        plan = self.call("ProductService.create_product_subscription", svc.create_product_subscription,
+                         p["id"], cycle_type="MONTH", plan_price=9.99, frequency=1)
+        self.assertEqual(self.wire_exchange("POST", f"/crm/rest/v1/products/{p['id']}/subscriptions").status, 201)
+        self.assertEqual((plan.get("cycle_type"), plan.get("plan_price")), ("MONTH", 9.99))
+        got = self.call("ProductService.get_product_subscription", svc.get_product_subscription, p["id"], plan["id"])
+        self.assertEqual(got, plan)
+        png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+        # The spec's 201 for an image has no body (as keapsake sends it); keap-python parses every
+        # non-204 body as JSON and so raises after the upload succeeded (SPEC-DEVIATIONS #19).
+        with self.assertRaises(ValueError):
+            svc.upload_product_image(p["id"], file_name="pic.png", file_data=base64.b64encode(png).decode(),
+                                     checksum=hashlib.sha256(png).hexdigest())
+        ex = self.wire_exchange("POST", f"/crm/rest/v1/products/{p['id']}/image")
+        self.assertEqual((ex.status, ex.response_body), (201, ""))
+        self.assertIs(self.call("ProductService.delete_product_image", svc.delete_product_image, p["id"]), True)
+        self.assertIs(self.call("ProductService.delete", svc.delete, p["id"]), True)
+        with self.assertRaises(RecordNotFoundError):
+            svc.get(p["id"])
+
+    def test_32_order_with_one_item_and_a_payment(self):
+        c = self.new_contact()
+        p = self.new_product()
+        svc = self.rest.OrderService
+        order = self.call("OrderService.create", svc.create,
+                          contact_id=c["id"], order_date="2024-05-21T14:30:00.000Z",
+                          order_title=unique("compat-order"), order_type="Online",
+                          order_items=[{"product_id": p["id"], "quantity": 3, "price": "33.335"}])
+        self.assertEqual(self.wire_exchange("POST", "/crm/rest/v1/orders").status, 201)
+        self.assertIsInstance(order.get("id"), int)
+        # 3 × 33.335 = 100.005 exactly, half-up: 100.01.
+        self.assertEqual((order.get("total"), order.get("status")), (100.01, "DRAFT"))
+        got = self.call("OrderService.get", svc.get, order["id"])
+        self.assertEqual(got.get("contact_id"), str(c["id"]), "GET shape: string contact_id (rest-v1.md §8.1)")
+        self.assertEqual(got["order_items"][0]["product"]["id"], p["id"])
+        page = self.call("OrderService.list", svc.list, contact_id=c["id"])
+        self.assertV1ListEnvelope(page, "orders")
+        self.assertEqual([o["id"] for o in page["orders"]], [order["id"]])
+        pay = self.call("OrderService.create_order_payments", svc.create_order_payments, order["id"],
+                        payment_amount="100.01", payment_method_type="CASH", notes="compat")
+        self.assertEqual(self.wire_exchange("POST", f"/crm/rest/v1/orders/{order['id']}/payments").status, 201)
+        self.assertEqual((pay.get("payment_amount"), pay.get("invoice_id")), (100.01, order["id"]))
+        payments = self.call("OrderService.get_order_payments", svc.get_order_payments, order["id"])
+        self.assertIsInstance(payments, list, "payments are a bare array (rest-v1.md §0.3)")
+        self.assertEqual([x["id"] for x in payments], [pay["id"]])
+        got = self.call("OrderService.get", svc.get, order["id"])
+        self.assertEqual((got.get("status"), got.get("total_due"), got.get("total_paid")), ("PAID", 0.0, 100.01))
+        page = self.call("OrderService.list(paid=True)", svc.list, paid=True, contact_id=c["id"])
+        self.assertEqual([o["id"] for o in page["orders"]], [order["id"]])
+        txs = self.call("OrderService.get_order_transactions", svc.get_order_transactions, order["id"])
+        self.assertV1ListEnvelope(txs, "transactions")
+        self.assertEqual([t["id"] for t in txs["transactions"]], [pay["transaction_id"]])
+        tsvc = self.rest.TransactionService
+        tx = self.call("TransactionService.get", tsvc.get, pay["transaction_id"])
+        self.assertEqual((tx.get("amount"), tx.get("order_ids")), (100.01, str(order["id"])))
+        page = self.call("TransactionService.list", tsvc.list, contact_id=c["id"])
+        self.assertV1ListEnvelope(page, "transactions")
+        self.assertEqual([t["id"] for t in page["transactions"]], [pay["transaction_id"]])
+        # An order with payments is not deleted (rest-v1.md §8.3); the library returns the 400 body.
+        res = self.call("OrderService.delete", svc.delete, order["id"])
+        self.assertEqual(self.wire_exchange("DELETE", f"/crm/rest/v1/orders/{order['id']}").status, 400)
+        self.assertIn("payments", res.get("message", ""))
+
     # --- e-mails --------------------------------------------------------------------------------
     #
     # keap-python's EmailService: `create` (returns the record), `create_email` and `send_email`
     # (both POST /emails and return nothing), `get_email`, `list_emails`,
     # `list_emails_by_contact_id`, `sync_email_records` / `unsync_email_records` (return nothing),
     # `update_email_address`, `delete`; and `ContactService.list_emails`. It has no call that
-    # reaches `POST /emails/queue`: `send_email` posts to `/emails` (SPEC-DEVIATIONS #19).
+    # reaches `POST /emails/queue`: `send_email` posts to `/emails` (SPEC-DEVIATIONS #23).
 
     def email_record(self, contact_id, subject):
         return {"contact_id": contact_id, "subject": subject, "sent_to_address": f"{unique('to')}@example.com",
@@ -503,7 +600,7 @@ class KeapPython(ClientTestCase):
         self.assertEqual(ex.json()["email"], email)
         self.assertIs(ex.json()["opted_in"], True)
         # opted_in=False is dropped by keap-python's serializer (it removes every falsy value), so
-        # the body carries only the reason: refused, and the refusal is dropped (SPEC-DEVIATIONS #18).
+        # the body carries only the reason: refused, and the refusal is dropped (SPEC-DEVIATIONS #22).
         self.assertIsNone(self.call("EmailService.update_email_address(opted_in=False)", svc.update_email_address,
                                     email, opted_in=False, reason="compat opt-out"))
         ex = self.wire_exchange("PUT", f"/crm/rest/v1/emailAddresses/{email}")
@@ -514,7 +611,7 @@ class KeapPython(ClientTestCase):
         self.assertIs(got["email_opted_in"], True, "the refused opt-out changed nothing")
 
     def test_34_queue_through_restful_request(self):
-        # keap-python has no send call that reaches POST /emails/queue (#19), but its services'
+        # keap-python has no send call that reaches POST /emails/queue (#23), but its services'
         # public `restful_request(method, path, data)` is how every one of its calls goes out
         # (access_token query, JSON body). A send through it is queued: 202 with an empty body, as
         # Keap answers (rest-v1.md §9.2) — which keap-python then cannot parse: it calls

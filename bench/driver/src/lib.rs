@@ -11,5 +11,6 @@ pub mod emails;
 pub mod http;
 pub mod load;
 pub mod machine;
+pub mod orders;
 pub mod procs;
 pub mod suite;

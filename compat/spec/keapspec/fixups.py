@@ -32,13 +32,24 @@ PATH_POOLS = {
     ("DELETE", "/v1/tasks/{taskId}", "taskId"): "task_disposable",
     (None, "/v1/contacts/{id}", "id"): "contact",
     (None, "/v1/tags/{id}", "id"): "tag",
-    ("DELETE", "/v1/emails/{id}", "id"): "email_disposable",
-    (None, "/v1/emails/{id}", "id"): "email",
-    (None, "/v1/emailAddresses/{email}", "email"): "email_address",
     ("DELETE", "/v1/hooks/{key}", "key"): "hook_disposable",
     (None, "/v1/hooks/{key}", "key"): "hook",
     (None, "/v1/hooks/{key}/verify", "key"): "hook",
     (None, "/v1/hooks/{key}/delayedVerify", "key"): "hook",
+    ("DELETE", "/v1/products/{productId}", "productId"): "product_disposable",
+    ("DELETE", "/v1/orders/{orderId}", "orderId"): "order_disposable",
+    ("DELETE", "/v1/emails/{id}", "id"): "email_disposable",
+    (None, "/v1/emails/{id}", "id"): "email",
+    (None, "/v1/emailAddresses/{email}", "email"): "email_address",
+}
+# Operations whose two path ids must belong together: (method, path) -> (pool of [a, b], names).
+PAIR_POOLS = {
+    ("GET", "/v1/products/{productId}/subscriptions/{subscriptionId}"):
+        ("plan_pair", ("productId", "subscriptionId")),
+    ("DELETE", "/v1/products/{productId}/subscriptions/{subscriptionId}"):
+        ("plan_pair_disposable", ("productId", "subscriptionId")),
+    ("DELETE", "/v1/orders/{orderId}/items/{orderItemId}"):
+        ("item_pair_disposable", ("orderId", "orderItemId")),
 }
 PARAM_POOLS = {
     "contactId": "contact",
@@ -49,6 +60,9 @@ PARAM_POOLS = {
     "opportunityId": "opportunity",
     "userId": "user",
     "countryCode": "country",
+    "productId": "product",
+    "orderId": "order",
+    "transactionId": "transaction",
 }
 QUERY_POOLS = {
     "contact_id": "contact",
@@ -56,6 +70,7 @@ QUERY_POOLS = {
     "category": "tag_category",
     "stage_id": "stage",
     "email": "contact_email",
+    "product_id": "product",
 }
 OPTIONAL_PROPERTIES = {
     "/v1/contacts": ["job_title", "lead_source_id", "custom_fields", "social_accounts", "origin",
@@ -106,7 +121,26 @@ def fix_case(case, mode, ctx, data):
     op = case.operation
     positive = mode.is_positive
     # Path ids: from the pools (85% of positive cases, half of negative ones).
+    paired = PAIR_POOLS.get((op.method.upper(), op.path))
+    if paired is not None and case.path_parameters and ctx.pools.get(paired[0]):
+        pool, names = paired
+        if data.draw(st.floats(0, 1)) < (0.85 if positive else 0.5):
+            if pool.endswith("_disposable"):
+                pair = ctx.disposable(pool)
+            else:
+                pair = data.draw(st.sampled_from(ctx.pools[pool]))
+            for name, value in zip(names, pair):
+                case.path_parameters[name] = value
+        return _fix_rest(case, mode, ctx, data, skip=names)
+    return _fix_rest(case, mode, ctx, data, skip=())
+
+
+def _fix_rest(case, mode, ctx, data, skip):
+    op = case.operation
+    positive = mode.is_positive
     for name in list(case.path_parameters or {}):
+        if name in skip:
+            continue
         pool = _pool_for(op, name)
         if pool is None or not ctx.pools.get(pool):
             continue
@@ -257,6 +291,97 @@ def _custom_field(body, ctx, data):
         body["options"] = [{"label": f"Option {i}"} for i, _ in enumerate(body["options"][:5])]
 
 
+def _product(body, ctx, data):
+    body["product_name"] = f"Generated product {next(_unique)}"
+    if "product_price" in body:
+        body["product_price"] = data.draw(st.sampled_from([0, 1.5, 19.99, 250]))
+
+
+def _plan(body, ctx, data):
+    body["plan_price"] = data.draw(st.sampled_from([0, 9.99, 100]))
+    if "frequency" in body:
+        body["frequency"] = data.draw(st.integers(1, 12))
+    if "number_of_cycles" in body:
+        body["number_of_cycles"] = data.draw(st.integers(0, 24))
+
+
+# The smallest PNG signature plus padding, and its SHA-256.
+_PNG = "iVBORw0KGgoAAAAAAAAAAA=="
+
+
+def _image(body, ctx, data):
+    import base64
+    import hashlib
+    body["file_name"] = data.draw(st.sampled_from(["a.png", "b.PNG"]))
+    body["file_data"] = _PNG
+    if "checksum" in body:
+        body["checksum"] = hashlib.sha256(base64.b64decode(_PNG)).hexdigest()
+
+
+def _order_item(item, ctx, data):
+    item["product_id"] = data.draw(st.sampled_from(ctx.pools["product"]))
+    item["quantity"] = data.draw(st.integers(1, 5))
+    if "price" in item:
+        item["price"] = data.draw(st.sampled_from(["0", "19.99", "33.335", "250.00"]))
+
+
+def _order(body, ctx, data):
+    body["contact_id"] = data.draw(st.sampled_from(ctx.pools["contact"]))
+    body["order_date"] = "2031-01-02T03:04:05.000Z"
+    body["order_title"] = f"Generated order {next(_unique)}"
+    items = [i for i in body.get("order_items") or [] if isinstance(i, dict)][:5] or [{}]
+    for item in items:
+        _order_item(item, ctx, data)
+    body["order_items"] = items
+    for key in ("lead_affiliate_id", "sales_affiliate_id"):
+        body.pop(key, None)
+
+
+def _item(body, ctx, data):
+    _order_item(body, ctx, data)
+
+
+def _payment(body, ctx, data):
+    body["payment_amount"] = data.draw(st.sampled_from(["0.01", "1.00", "2.50"]))
+    if "date" in body:
+        body["date"] = "2030-05-06T07:08:09.000Z"
+
+
+def _payment_plan(body, ctx, data):
+    body["days_between_payments"] = data.draw(st.integers(1, 90))
+    body["number_of_payments"] = data.draw(st.integers(1, 12))
+    body["plan_start_date"] = "2031-01-01"
+    if "initial_payment_date" in body:
+        body["initial_payment_date"] = "2031-01-01"
+    if "initial_payment_amount" in body:
+        body["initial_payment_amount"] = 5.0
+
+
+def _subscription(body, ctx, data):
+    body["contact_id"] = data.draw(st.sampled_from(ctx.pools["contact"]))
+    body["subscription_plan_id"] = data.draw(st.sampled_from(ctx.pools["plan_pair"]))[1]
+    body["allow_duplicate"] = True
+    if "quantity" in body:
+        body["quantity"] = data.draw(st.integers(1, 5))
+    if "first_bill_date" in body:
+        body["first_bill_date"] = "2031-02-03"
+    if "billing_amount" in body:
+        body["billing_amount"] = data.draw(st.sampled_from([0, 9.99, 100]))
+
+
+# Keap's event keys (GET /hooks/event_keys); the document types eventKey as a bare string.
+EVENT_KEYS = ["contact.add", "contact.edit", "contact.delete", "contactGroup.applied", "order.add",
+              "invoice.payment.add", "product.edit", "note.add", "task.delete", "company.add"]
+# Port 9 (discard) refuses at once on loopback: the handshake fails fast, the hook stays
+# Unverified, and nothing is ever delivered anywhere.
+HOOK_URL = "http://127.0.0.1:9/hook"
+
+
+def _hook(body, ctx, data):
+    body["eventKey"] = data.draw(st.sampled_from(EVENT_KEYS))
+    body["hookUrl"] = HOOK_URL
+
+
 # --- e-mails --------------------------------------------------------------------------------
 
 _DATES = ["2024-03-10T00:00:00.000Z", "2024-01-01T00:00:00Z", "2030-12-31T00:00:00.000+0000"]
@@ -330,19 +455,6 @@ QUERY_FIXUPS = {
 }
 
 
-# Keap's event keys (GET /hooks/event_keys); the document types eventKey as a bare string.
-EVENT_KEYS = ["contact.add", "contact.edit", "contact.delete", "contactGroup.applied", "order.add",
-              "invoice.payment.add", "product.edit", "note.add", "task.delete", "company.add"]
-# Port 9 (discard) refuses at once on loopback: the handshake fails fast, the hook stays
-# Unverified, and nothing is ever delivered anywhere.
-HOOK_URL = "http://127.0.0.1:9/hook"
-
-
-def _hook(body, ctx, data):
-    body["eventKey"] = data.draw(st.sampled_from(EVENT_KEYS))
-    body["hookUrl"] = HOOK_URL
-
-
 BODY_FIXUPS = {
     ("POST", "/v1/emails"): _email_record,
     ("POST", "/v1/contacts/{contactId}/emails"): _email_record,
@@ -352,6 +464,15 @@ BODY_FIXUPS = {
     ("PUT", "/v1/emailAddresses/{email}"): _address_status,
     ("POST", "/v1/hooks"): _hook,
     ("PUT", "/v1/hooks/{key}"): _hook,
+    ("POST", "/v1/subscriptions"): _subscription,
+    ("POST", "/v1/products"): _product,
+    ("PATCH", "/v1/products/{productId}"): _product,
+    ("POST", "/v1/products/{productId}/subscriptions"): _plan,
+    ("POST", "/v1/products/{productId}/image"): _image,
+    ("POST", "/v1/orders"): _order,
+    ("POST", "/v1/orders/{orderId}/items"): _item,
+    ("POST", "/v1/orders/{orderId}/payments"): _payment,
+    ("PUT", "/v1/orders/{orderId}/paymentPlan"): _payment_plan,
     ("POST", "/v1/contacts/model/customFields"): _custom_field,
     ("POST", "/v1/notes/model/customFields"): _custom_field,
     ("POST", "/v1/tasks/model/customFields"): _custom_field,

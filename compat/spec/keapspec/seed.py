@@ -124,7 +124,55 @@ def seed(base, token):
                                           "estimated_close_date": "2030-06-01T00:00:00.000Z"})["id"]
         for i in range(3)]
 
+    # Products with plans; orders of several items with room for many small payments, and a
+    # payment each (so transactions exist).
+    def product(i, prefix="Seed"):
+        return s.call("POST", "/products", {"product_name": f"{prefix} product {i}", "product_price": "250.00",
+                                            "product_desc": "seeded", "product_short_desc": "seeded",
+                                            "sku": f"{prefix.upper()}-{i}"})["id"]
+
+    def plan(p, i):
+        return s.call("POST", f"/products/{p}/subscriptions",
+                      {"cycle_type": ["MONTH", "YEAR", "WEEK", "DAY"][i % 4], "plan_price": "9.99",
+                       "frequency": 1 + i % 3, "number_of_cycles": i % 5})["id"]
+
+    products = [product(i) for i in range(4)]
+    pools["product"] = products
+    pools["plan_pair"] = [[p, plan(p, i)] for i, p in enumerate(products)]
+
+    def order(i, items=3):
+        body = {"contact_id": contacts[i % len(contacts)], "order_date": "2024-05-21T14:30:00.000Z",
+                "order_title": f"Seed order {i}", "order_type": "Online" if i % 2 else "Offline",
+                "order_items": [{"product_id": products[(i + k) % len(products)], "quantity": 1 + k,
+                                 "description": "seeded"} for k in range(items)],
+                "shipping_address": {"first_name": "Ada", "line1": f"{i} Elm St", "locality": "Springfield",
+                                     "region": "US-IL", "zip_code": "62701", "country_code": "USA"}}
+        return s.call("POST", "/orders", body)
+
+    orders = [order(i) for i in range(4)]
+    pools["order"] = [o["id"] for o in orders]
+    pools["transaction"] = [
+        s.call("POST", f"/orders/{o['id']}/payments",
+               {"payment_amount": "10.00", "payment_method_type": "CASH", "notes": "seeded"})["id"]
+        for o in orders]
+    pools["subscription"] = [
+        s.call("POST", "/subscriptions", {"contact_id": contacts[i], "subscription_plan_id": pair[1],
+                                          "quantity": 1 + i, "first_bill_date": "2030-03-01"})["id"]
+        for i, pair in enumerate(pools["plan_pair"])]
+    s.call("PUT", f"/orders/{orders[0]['id']}/paymentPlan",
+           {"days_between_payments": 30, "number_of_payments": 3, "plan_start_date": "2030-01-01"})
+
     # Disposable records for the DELETE operations (run last, each from its own pool).
+    pools["product_disposable"] = [product(i, "Tmp") for i in range(40)]
+    tmp_product = product(99, "Tmp plans")
+    pools["plan_pair_disposable"] = [[tmp_product, plan(tmp_product, i)] for i in range(40)]
+    # Unpaid orders: deletable, and their items too (40 items over 10 orders).
+    tmp_orders = [order(100 + i, items=4) for i in range(10)]
+    pools["order_disposable"] = [o["id"] for o in tmp_orders[:5]] + [order(200 + i, 1)["id"] for i in range(35)]
+    pools["item_pair_disposable"] = [[o["id"], it["id"]] for o in tmp_orders[5:] for it in o["order_items"]]
+
+    # (contacts, notes, tasks)
+
     pools["contact_disposable"] = [contact(i, "Tmp") for i in range(40)]
     pools["note_disposable"] = [s.call("POST", "/notes", {"contact_id": contacts[0], "title": f"tmp {i}"})["id"]
                                 for i in range(40)]

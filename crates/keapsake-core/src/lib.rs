@@ -5,6 +5,7 @@
 //! through [`secret`], so rules can be tested with a fixed clock.
 
 pub mod clock;
+pub mod commerce;
 pub mod counters;
 pub mod crm;
 pub mod crm_more;

@@ -46,6 +46,10 @@ pub enum RecordKind {
     OutboxMessage,
     /// The marketing status of one e-mail address (`PUT /emailAddresses/{email}`).
     EmailAddress,
+    /// What is left of a deleted product, for `GET /products/sync` (`DELETED`).
+    ProductTombstone,
+    /// A contact's subscription to a product's plan.
+    Subscription,
 }
 
 impl RecordKind {
@@ -66,6 +70,8 @@ impl RecordKind {
             Self::Hook => "hook",
             Self::OutboxMessage => "outbox_message",
             Self::EmailAddress => "email_address",
+            Self::ProductTombstone => "product_tombstone",
+            Self::Subscription => "subscription",
         }
     }
 }

@@ -144,9 +144,11 @@ async fn deliveries_of_rest_changes(backend: Backend) {
     );
     api.subscribe("contact.edit", &rx.url).await;
     api.subscribe("contactGroup.applied", &rx.url).await;
+    api.subscribe("order.add", &rx.url).await;
+    api.subscribe("invoice.payment.add", &rx.url).await;
     let (s, list) = api.get("hooks").await;
     assert_eq!(s, 200);
-    assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
+    assert_eq!(list.as_array().map(Vec::len), Some(5), "{list}");
     rx.clear();
 
     // Act: three contacts, an edit, a tag applied to two contacts.

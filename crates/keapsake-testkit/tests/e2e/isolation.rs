@@ -18,10 +18,11 @@
 //! | restricted PAT | A's read-only PAT as Bearer, write methods only | 403 `{"message"}` |
 //!
 //! Account A is seeded through the API with one record of each kind (contact, tag, tag category,
-//! company, note, task, opportunity, contact and note custom fields, the account profile), all
-//! carrying [`MARKER`]; account B with its own records. Path parameters and the ids inside
-//! query strings and bodies (`@contact@` … in [`probes`]) are substituted with A's ids; for the
-//! other account's credentials the same request is also sent with ids that exist nowhere, and
+//! company, note, task, opportunity, e-mail, product with a plan, order with an item and a
+//! payment, subscription, contact and note custom fields, the account profile), all carrying
+//! [`MARKER`]; account B with its own records. Path parameters and the ids inside query strings
+//! and bodies (`@contact@` … in [`probes`]) are substituted with A's ids; for the other account's
+//! credentials the same request is also sent with ids that exist nowhere, and
 //! the two answers must be identical (status and body, after mapping the never-existing ids back
 //! to A's). Requests naming several ids are also sent varying one id at a time, the others being
 //! B's own (B applying its own tag to A's contact, B's contact with A's company, …). No response
@@ -150,10 +151,16 @@ enum Kind {
     ContactField,
     User,
     Email,
+    Hook,
+    Product,
+    Plan,
+    Order,
+    OrderItem,
+    Transaction,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 16] = [
         Kind::Contact,
         Kind::Tag,
         Kind::Category,
@@ -164,6 +171,12 @@ impl Kind {
         Kind::ContactField,
         Kind::User,
         Kind::Email,
+        Kind::Hook,
+        Kind::Product,
+        Kind::Plan,
+        Kind::Order,
+        Kind::OrderItem,
+        Kind::Transaction,
     ];
 
     /// How a probe names the id (in a query string, or as a whole JSON string in a body).
@@ -179,6 +192,12 @@ impl Kind {
             Kind::ContactField => "@contact_field@",
             Kind::User => "@user@",
             Kind::Email => "@email@",
+            Kind::Hook => "@hook@",
+            Kind::Product => "@product@",
+            Kind::Plan => "@plan@",
+            Kind::Order => "@order@",
+            Kind::OrderItem => "@order_item@",
+            Kind::Transaction => "@transaction@",
         }
     }
 
@@ -209,8 +228,14 @@ fn path_slot(template: &str, name: &str) -> Slot {
         "taskId" => Slot::Ref(Kind::Task),
         "opportunityId" => Slot::Ref(Kind::Opportunity),
         "userId" => Slot::Ref(Kind::User),
+        "productId" => Slot::Ref(Kind::Product),
+        "subscriptionId" => Slot::Ref(Kind::Plan),
+        "orderId" => Slot::Ref(Kind::Order),
+        "orderItemId" => Slot::Ref(Kind::OrderItem),
+        "transactionId" => Slot::Ref(Kind::Transaction),
         "countryCode" => Slot::Lit("USA"),
         "email" => Slot::Lit("nobody%40example.com"),
+        "key" if template.starts_with("/v1/hooks/") => Slot::Ref(Kind::Hook),
         "key" | "integration" | "callName" => Slot::Lit("x"),
         "id" => {
             let before = template.split("/{id}").next().unwrap_or("");
@@ -331,6 +356,39 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("POST", "/v1/tags/categories") => vec![b(json!({"name": "Intruder category"}))],
         ("POST", "/v1/tags/{tagId}/contacts") => vec![b(json!({"ids": ["@contact@"]}))],
         ("DELETE", "/v1/tags/{tagId}/contacts") => vec![q("ids=@contact@")],
+        ("GET", "/v1/orders") => vec![q(""), q("contact_id=@contact@"), q("product_id=@product@")],
+        ("GET", "/v1/transactions" | "/v1/orders/{orderId}/transactions") => {
+            vec![q(""), q("contact_id=@contact@")]
+        }
+        ("POST", "/v1/products") => vec![b(json!({"product_name": "Intruder product"}))],
+        ("PATCH", "/v1/products/{productId}") => {
+            vec![b(json!({"product_name": "Intruder", "product_price": 1}))]
+        }
+        ("POST", "/v1/products/{productId}/subscriptions") => {
+            vec![b(json!({"cycle_type": "MONTH", "plan_price": "1.00"}))]
+        }
+        ("POST", "/v1/products/{productId}/image") => vec![b(
+            json!({"file_name": "intruder.gif", "file_data": "R0lGODlhAQABAAAAACw="}),
+        )],
+        ("POST", "/v1/orders") => vec![b(
+            json!({"contact_id": "@contact@", "order_date": "2024-05-21T14:30:00Z", "order_title": "Intruder",
+                   "order_type": "Online", "order_items": [{"product_id": "@product@", "quantity": 1}]}),
+        )],
+        ("GET", "/v1/subscriptions") => vec![q(""), q("contact_id=@contact@")],
+        ("POST", "/v1/subscriptions") => vec![b(
+            json!({"contact_id": "@contact@", "subscription_plan_id": "@plan@", "allow_duplicate": true}),
+        )],
+        ("POST", "/v1/orders/{orderId}/items") => {
+            vec![b(json!({"product_id": "@product@", "quantity": 1}))]
+        }
+        ("POST", "/v1/orders/{orderId}/payments") => {
+            vec![b(
+                json!({"payment_amount": "0.01", "payment_method_type": "CASH"}),
+            )]
+        }
+        ("PUT", "/v1/orders/{orderId}/paymentPlan") => vec![b(
+            json!({"days_between_payments": 30, "number_of_payments": 2, "plan_start_date": "2024-07-01"}),
+        )],
         ("PUT", "/v1/account/profile") => vec![b(
             json!({"name": "Intruder Inc", "email": "intruder@example.com"}),
         )],
@@ -645,6 +703,51 @@ async fn seed(
                    "contact": {"id": contact}, "stage": {"id": STAGE}}),
         )
         .await;
+    let product = http
+        .create(
+            cred,
+            "/v1/products",
+            json!({"product_name": format!("{label} product"), "product_desc": label, "product_price": "10.00"}),
+        )
+        .await;
+    let plan = http
+        .create(
+            cred,
+            &format!("/v1/products/{product}/subscriptions"),
+            json!({"cycle_type": "MONTH", "plan_price": "5.00"}),
+        )
+        .await;
+    let order = http
+        .must(
+            cred,
+            Method::POST,
+            "/v1/orders",
+            json!({"contact_id": contact, "order_date": "2024-05-21T14:30:00Z",
+                   "order_title": format!("{label} order"), "order_type": "Online",
+                   "order_items": [{"product_id": product, "quantity": 2, "description": label}]}),
+        )
+        .await;
+    let transaction = http
+        .create(
+            cred,
+            &format!("/v1/orders/{}/payments", order["id"]),
+            json!({"payment_amount": "5.00", "payment_method_type": "CASH", "notes": label}),
+        )
+        .await;
+    http.create(
+        cred,
+        "/v1/subscriptions",
+        json!({"contact_id": contact, "subscription_plan_id": plan}),
+    )
+    .await;
+    ids.insert(Kind::Product, product);
+    ids.insert(Kind::Plan, plan);
+    ids.insert(Kind::Order, order["id"].as_i64().expect("an order id"));
+    ids.insert(
+        Kind::OrderItem,
+        order["order_items"][0]["id"].as_i64().expect("an item id"),
+    );
+    ids.insert(Kind::Transaction, transaction);
     ids.insert(Kind::Category, category);
     ids.insert(Kind::Tag, tag);
     ids.insert(Kind::Company, company);
@@ -663,6 +766,20 @@ async fn seed(
         )
         .await;
     ids.insert(Kind::Email, email_record);
+    // A REST hook whose receiver refuses (port 9), so it stays Unverified and nothing is sent.
+    let hook = http
+        .must(
+            cred,
+            Method::POST,
+            "/v1/hooks",
+            json!({"eventKey": "contact.add", "hookUrl": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    let key = hook["key"]
+        .as_str()
+        .and_then(|k| k.parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("seeding POST /v1/hooks: no numeric key in {hook}"));
+    ids.insert(Kind::Hook, key);
     ids
 }
 
@@ -922,6 +1039,13 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         json!({"label": filler, "field_type": "Text"}),
     )
     .await;
+    http.must(
+        &a,
+        Method::POST,
+        "/v1/hooks",
+        json!({"eventKey": "contact.edit", "hookUrl": "http://127.0.0.1:9/filler"}),
+    )
+    .await;
     let fc = http.create(&a, "/v1/contacts", json!({"given_name": filler, "email_addresses": [{"email": "iso-filler@example.com", "field": "EMAIL1"}]})).await;
     http.create(&a, "/v1/notes", json!({"contact_id": fc, "title": filler}))
         .await;
@@ -935,6 +1059,16 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         &a,
         "/v1/opportunities",
         json!({"opportunity_title": filler, "contact": {"id": fc}, "stage": {"id": STAGE}}),
+    )
+    .await;
+    let fp = http
+        .create(&a, "/v1/products", json!({"product_name": filler}))
+        .await;
+    http.create(
+        &a,
+        "/v1/orders",
+        json!({"contact_id": fc, "order_date": "2024-05-21T14:30:00Z", "order_title": filler,
+               "order_type": "Online", "order_items": [{"product_id": fp, "quantity": 1}]}),
     )
     .await;
     http.create(

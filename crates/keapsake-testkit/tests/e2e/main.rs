@@ -19,6 +19,7 @@ macro_rules! on_both_stores {
 
 mod browser;
 mod cascade;
+mod commerce;
 mod contacts;
 mod crm_more;
 mod emails;

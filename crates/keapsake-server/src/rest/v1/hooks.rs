@@ -19,7 +19,6 @@ use keapsake_core::hooks::{
     EVENT_KEYS, HookStatus, KEY_COLUMN, OWNER_COLUMN, Subscription, is_event_key,
 };
 use keapsake_core::records::{Cond, Create, Edit, NewRecord, Query, Record, RecordKind};
-use keapsake_core::secret::Secret;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -197,19 +196,25 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     require_write(&principal)?;
     let (event_key, hook_url) = validated(&state, body).await?;
-    let sub = Subscription {
-        key: Secret::generate_hex("", 16).expose().to_owned(),
+    // The key is the record's id as a string (Keap's keys are numeric strings too); lookups are
+    // confined to the account and the owning client, so a guessable key exposes nothing.
+    let template = Subscription {
+        key: String::new(),
         event_key,
         hook_url,
         status: HookStatus::Unverified,
         owner: owner(&principal),
         secret_sha256: None,
     };
-    let first = sub.clone();
-    let create: Create = Box::new(move |_| {
+    let first = template.clone();
+    let create: Create = Box::new(move |id| {
+        let sub = Subscription {
+            key: id.to_string(),
+            ..first
+        };
         Ok(NewRecord {
-            keys: first.keys(),
-            data: serde_json::to_value(&first).map_err(|e| e.to_string())?,
+            keys: sub.keys(),
+            data: serde_json::to_value(&sub).map_err(|e| e.to_string())?,
         })
     });
     let now = state.clock.now();
@@ -220,7 +225,10 @@ pub async fn create(
             .await,
         HOOK,
     )?;
-    let mut sub = sub;
+    let mut sub = Subscription {
+        key: record.id.to_string(),
+        ..template
+    };
     run_handshake(&state, &mut sub).await;
     let sub = save(&state, &principal, record.id, sub).await?;
     Ok(json(StatusCode::OK, &sub.to_wire()))

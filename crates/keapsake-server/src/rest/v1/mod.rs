@@ -10,7 +10,10 @@ pub mod hooks;
 pub mod list;
 pub mod notes;
 pub mod opportunities;
+pub mod orders;
+pub mod products;
 pub mod settings;
+pub mod subscriptions;
 pub mod tags;
 pub mod tasks;
 pub mod unimplemented;
@@ -34,6 +37,9 @@ pub fn routes() -> Router<AppState> {
         .merge(notes::routes())
         .merge(tasks::routes())
         .merge(opportunities::routes())
+        .merge(products::routes())
+        .merge(orders::routes())
+        .merge(subscriptions::routes())
         .merge(settings::routes())
         .merge(users::routes())
         .merge(unimplemented::routes())

@@ -1,5 +1,5 @@
 //! The parts of §11 of `keap/rest-v1.md` outside keapsake's first release (affiliates,
-//! appointments, campaigns, files, subscriptions, transactions): every path and method of
+//! appointments, campaigns, files): every path and method of
 //! Keap's v1 spec for them authenticates like any other route, then answers a deliberate
 //! `501 {"message":"Not implemented in keapsake"}` — not a 404 that would read as a wrong base
 //! URL. A resource that gets implemented removes its lines here (a route registered twice
@@ -45,10 +45,6 @@ const ROUTES: &[(&str, MethodFilter)] = &[
     ),
     ("/files", GET.or(POST)),
     ("/files/{id}", GET.or(PUT).or(DELETE)),
-    ("/subscriptions", GET.or(POST)),
-    ("/subscriptions/model", GET),
-    ("/transactions", GET),
-    ("/transactions/{id}", GET),
 ];
 
 /// The 501 routes, relative to `/crm/rest/v1`.
