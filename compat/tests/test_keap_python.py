@@ -449,7 +449,7 @@ class KeapPython(ClientTestCase):
         self.assertEqual(got, plan)
         png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
         # The spec's 201 for an image has no body (as keapsake sends it); keap-python parses every
-        # non-204 body as JSON and so raises after the upload succeeded (SPEC-DEVIATIONS #19).
+        # non-204 body as JSON and so raises after the upload succeeded (SPEC-DEVIATIONS #20).
         with self.assertRaises(ValueError):
             svc.upload_product_image(p["id"], file_name="pic.png", file_data=base64.b64encode(png).decode(),
                                      checksum=hashlib.sha256(png).hexdigest())
