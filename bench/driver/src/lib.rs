@@ -7,6 +7,7 @@
 
 pub mod contacts;
 pub mod crash;
+pub mod emails;
 pub mod http;
 pub mod load;
 pub mod machine;

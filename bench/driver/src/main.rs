@@ -7,12 +7,15 @@
 //!   ceilings (`bench/contacts`).
 //! - `keapsake-bench orders` — `POST /crm/rest/v1/orders` with three items against the same-run
 //!   ceilings (`bench/orders`).
+//! - `keapsake-bench emails` — `POST /emails/queue` (1 and 10 recipients) against the same-run
+//!   ceilings (`bench/emails`).
 //! - `keapsake-bench crash` — the `kill -9` durability check (`bench/crash`); exits 1 on any loss.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use keapsake_bench::contacts::{self, ContactsConfig};
 use keapsake_bench::crash::{self, CrashConfig};
+use keapsake_bench::emails::{self, EmailsConfig};
 use keapsake_bench::http::BasicAuth;
 use keapsake_bench::load::{self, LoadConfig};
 use keapsake_bench::orders::{self, OrdersConfig};
@@ -135,6 +138,37 @@ enum Cmd {
         driver_threads: usize,
         /// The command line to print in the report.
         #[arg(long, default_value = "bench/orders")]
+        command: String,
+    },
+    /// REST v1 `POST /emails/queue` (1 and 10 recipients) at each connection count, with ratios
+    /// against ceiling-http and ceiling-sqlite in the same run.
+    Emails {
+        /// The `keapsake` binary (default: next to this one).
+        #[arg(long)]
+        keapsake_bin: Option<PathBuf>,
+        /// Scratch directory, wiped first.
+        #[arg(long, default_value = "bench/out/emails")]
+        work_dir: PathBuf,
+        /// Markdown report.
+        #[arg(long, default_value = "bench/out/emails.md")]
+        report: PathBuf,
+        /// Recipient contacts to seed.
+        #[arg(long, default_value_t = 1000)]
+        contacts: u64,
+        /// Load points, comma-separated connection counts.
+        #[arg(long, value_delimiter = ',', default_value = "1,64")]
+        connections: Vec<usize>,
+        /// Warm-up seconds per load point.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
+        /// Measured seconds per load point.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Tokio worker threads of the driver.
+        #[arg(long, default_value_t = 1)]
+        driver_threads: usize,
+        /// The command line to print in the report.
+        #[arg(long, default_value = "bench/emails")]
         command: String,
     },
     /// One load point against a running server.
@@ -304,6 +338,32 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 ceiling_sqlite_bin: sibling("ceiling-sqlite"),
                 work_dir,
                 report,
+                connections,
+                warmup: Duration::from_secs_f64(warmup),
+                duration: Duration::from_secs_f64(duration),
+                driver_threads,
+                command,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Emails {
+            keapsake_bin,
+            work_dir,
+            report,
+            contacts,
+            connections,
+            warmup,
+            duration,
+            driver_threads,
+            command,
+        } => {
+            emails::run(&EmailsConfig {
+                keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
+                ceiling_http_bin: sibling("ceiling-http"),
+                ceiling_sqlite_bin: sibling("ceiling-sqlite"),
+                work_dir,
+                report,
+                contacts,
                 connections,
                 warmup: Duration::from_secs_f64(warmup),
                 duration: Duration::from_secs_f64(duration),

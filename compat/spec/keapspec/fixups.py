@@ -38,6 +38,9 @@ PATH_POOLS = {
     (None, "/v1/hooks/{key}/delayedVerify", "key"): "hook",
     ("DELETE", "/v1/products/{productId}", "productId"): "product_disposable",
     ("DELETE", "/v1/orders/{orderId}", "orderId"): "order_disposable",
+    ("DELETE", "/v1/emails/{id}", "id"): "email_disposable",
+    (None, "/v1/emails/{id}", "id"): "email",
+    (None, "/v1/emailAddresses/{email}", "email"): "email_address",
 }
 # Operations whose two path ids must belong together: (method, path) -> (pool of [a, b], names).
 PAIR_POOLS = {
@@ -171,6 +174,9 @@ def _fix_rest(case, mode, ctx, data, skip):
         if "optional_properties" in query and names and data.draw(st.booleans()):
             query["optional_properties"] = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=6,
                                                               unique=True))
+    qfix = QUERY_FIXUPS.get((op.method.upper(), op.path))
+    if qfix is not None and query is not None:
+        qfix(query, ctx, data)
     fix = BODY_FIXUPS.get((op.method.upper(), op.path))
     if fix is not None and isinstance(case.body, dict) and data.draw(st.floats(0, 1)) < 0.7:
         body = copy.deepcopy(case.body)
@@ -376,7 +382,86 @@ def _hook(body, ctx, data):
     body["hookUrl"] = HOOK_URL
 
 
+# --- e-mails --------------------------------------------------------------------------------
+
+_DATES = ["2024-03-10T00:00:00.000Z", "2024-01-01T00:00:00Z", "2030-12-31T00:00:00.000+0000"]
+
+
+def _email_query(query, ctx, data):
+    """`GET /emails`: sent-date windows that are dates (the document types them as plain strings)."""
+    for key in ("since_sent_date", "until_sent_date"):
+        if key in query and data.draw(st.booleans()):
+            query[key] = data.draw(st.sampled_from(_DATES))
+    if "until_sent_date" in query and "since_sent_date" not in query and data.draw(st.booleans()):
+        query["since_sent_date"] = _DATES[1]
+
+
+def _email_record(body, ctx, data):
+    """An e-mail record (`EmailSentCreate`): a recipient address, a seeded contact, base64
+    contents, date-times, a fresh provider id (the pair is unique)."""
+    n = next(_unique)
+    body["sent_to_address"] = f"rcpt{n}@spec.example"
+    if "contact_id" in body:
+        body["contact_id"] = data.draw(st.sampled_from(ctx.pools["contact"]))
+    for key in ("html_content", "plain_content"):
+        if key in body:
+            body[key] = data.draw(st.sampled_from(["aGk=", "PGI+aGk8L2I+", ""]))
+    for key in ("sent_date", "received_date", "opened_date", "clicked_date"):
+        if key in body:
+            body[key] = data.draw(st.sampled_from(_DATES))
+    if "original_provider_id" in body:
+        body["original_provider_id"] = f"gen-{n}"
+    body.pop("id", None)
+
+
+def _email_sync(body, ctx, data):
+    items = body.get("emails")
+    if not isinstance(items, list) or not items:
+        items = [{}]
+    fixed = []
+    for item in items[:5]:
+        item = dict(item) if isinstance(item, dict) else {}
+        _email_record(item, ctx, data)
+        fixed.append(item)
+    body["emails"] = fixed
+
+
+def _email_unsync(body, ctx, data):
+    body["ids"] = [ctx.disposable("email_unsync") for _ in range(data.draw(st.integers(1, 2)))] + [987654321]
+
+
+def _email_queue(body, ctx, data):
+    body["contacts"] = data.draw(st.lists(st.sampled_from(ctx.pools["contact"]), min_size=1, max_size=3, unique=True))
+    body["user_id"] = data.draw(st.sampled_from(ctx.pools["user"]))
+    body["subject"] = data.draw(st.sampled_from(["Hello ~Contact.FirstName~", "Plain subject"]))
+    body["plain_content"] = "aGkgfkNvbnRhY3QuRmlyc3ROYW1lfg=="
+    if "html_content" in body:
+        body["html_content"] = "PHA+aGk8L3A+"
+    if "address_field" in body:
+        body["address_field"] = data.draw(st.sampled_from(["Email", "EmailAddress2", "EmailAddress3", "_Seed Text"]))
+    if "attachments" in body:
+        body["attachments"] = [{"file_name": "a.txt", "file_data": "aGk="}]
+
+
+def _address_status(body, ctx, data):
+    body.setdefault("opted_in", True)
+    if not isinstance(body.get("opted_in"), bool):
+        body["opted_in"] = True
+    body["reason"] = "generated"
+
+
+QUERY_FIXUPS = {
+    ("GET", "/v1/emails"): _email_query,
+}
+
+
 BODY_FIXUPS = {
+    ("POST", "/v1/emails"): _email_record,
+    ("POST", "/v1/contacts/{contactId}/emails"): _email_record,
+    ("POST", "/v1/emails/sync"): _email_sync,
+    ("POST", "/v1/emails/unsync"): _email_unsync,
+    ("POST", "/v1/emails/queue"): _email_queue,
+    ("PUT", "/v1/emailAddresses/{email}"): _address_status,
     ("POST", "/v1/hooks"): _hook,
     ("PUT", "/v1/hooks/{key}"): _hook,
     ("POST", "/v1/subscriptions"): _subscription,

@@ -180,6 +180,7 @@ def seed(base, token):
                                                           "due_date": "2030-02-01T00:00:00.000Z"})["id"]
                                 for i in range(40)]
 
+    seed_emails(s, pools)
     # REST hooks: subscriptions whose receiver refuses (so they stay Unverified), some to keep
     # and some for the DELETE operation.
     def hook(i):
@@ -192,3 +193,34 @@ def seed(base, token):
     pools["country"] = [c for c in ("USA", "CAN", "GBR", "AUS") if c in countries] or sorted(countries)[:3]
     pools["_seed_requests"] = s.requests
     return pools
+
+
+def seed_emails(s, pools):
+    """E-mail records (each seeded contact's address as recipient, so `?email=` and
+    `?contact_id=` filters hit), disposable ones for `DELETE /emails/{id}` and for
+    `POST /emails/unsync`, and one queued send so the outbox is not empty."""
+    contacts = pools["contact"]
+
+    def record(i, tag):
+        return s.call("POST", "/emails", {
+            "contact_id": contacts[i % len(contacts)],
+            "subject": f"Seed {tag} e-mail {i}",
+            "sent_to_address": pools["contact_email"][i % len(contacts)],
+            "sent_from_address": "sender@seed.example",
+            "sent_date": "2024-0%d-10T10:00:00.000Z" % (1 + i % 9),
+            "received_date": "2024-0%d-10T10:00:05.000Z" % (1 + i % 9),
+            "original_provider": ("GOOGLE", "MICROSOFT", "UNKNOWN")[i % 3],
+            "original_provider_id": f"seed-{tag}-{i}",
+            "html_content": "PGI+c2VlZGVkPC9iPg==",
+            "plain_content": "c2VlZGVk",
+        })["id"]
+
+    pools["email"] = [record(i, "kept") for i in range(8)]
+    pools["email_disposable"] = [record(i, "tmp") for i in range(40)]
+    pools["email_unsync"] = [record(i, "unsync") for i in range(40)]
+    # Addresses for PUT /emailAddresses/{email}: those of the disposable contacts, which no
+    # generated PATCH rewrites (PATCH draws from the kept pool) and which are deleted only at the end.
+    pools["email_address"] = [f"tmp{i}@seed.example" for i in range(len(pools["contact_disposable"]))]
+    s.call("POST", "/emails/queue", {"contacts": contacts[:2], "user_id": pools["user"][0],
+                                     "subject": "Seeded ~Contact.FirstName~", "plain_content": "aGk="},
+           expect=(202,))

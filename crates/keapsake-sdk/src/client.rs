@@ -498,6 +498,31 @@ impl Keap {
         Notes::new(self.clone())
     }
 
+    /// REST hook subscriptions (receivers: see [`crate::hooks`]).
+    pub fn hooks(&self) -> crate::resources::Hooks {
+        crate::resources::Hooks::new(self.clone())
+    }
+
+    /// E-mail records, sending, and opt-in/out.
+    pub fn emails(&self) -> crate::resources::Emails {
+        crate::resources::Emails::new(self.clone())
+    }
+
+    /// Products, their subscription plans and image, and the product sync.
+    pub fn products(&self) -> crate::resources::Products {
+        crate::resources::Products::new(self.clone())
+    }
+
+    /// Orders, their items, payments, transactions and payment plan.
+    pub fn orders(&self) -> crate::resources::Orders {
+        crate::resources::Orders::new(self.clone())
+    }
+
+    /// Contacts' subscriptions to product plans.
+    pub fn subscriptions(&self) -> crate::resources::Subscriptions {
+        crate::resources::Subscriptions::new(self.clone())
+    }
+
     /// Tasks.
     pub fn tasks(&self) -> Tasks {
         Tasks::new(self.clone())

@@ -90,3 +90,35 @@ id_type!(
     /// The id of a merchant account (payment gateway).
     MerchantId
 );
+id_type!(
+    /// The id of an e-mail record (`/emails`).
+    EmailId
+);
+id_type!(
+    /// The id of a product.
+    ProductId
+);
+id_type!(
+    /// The id of a product's subscription plan.
+    SubscriptionPlanId
+);
+id_type!(
+    /// The id of an order (Keap's invoice).
+    OrderId
+);
+id_type!(
+    /// The id of an item of an order.
+    OrderItemId
+);
+id_type!(
+    /// The id of a payment of an order (also its transaction id in keapsake).
+    PaymentId
+);
+id_type!(
+    /// The id of a transaction (`/transactions`).
+    TransactionId
+);
+id_type!(
+    /// The id of a contact's subscription (`/subscriptions`).
+    SubscriptionId
+);

@@ -21,11 +21,15 @@
 //! - **Typed REST v1 resources** with builders ending in `.send()`: [`Keap::userinfo`],
 //!   [`Keap::account`], [`Keap::contacts`], [`Keap::tags`], [`Keap::companies`],
 //!   [`Keap::notes`], [`Keap::tasks`] (list, `/tasks/search` and the `sync_token`),
-//!   [`Keap::opportunities`] (with the stage pipeline), [`Keap::settings`], [`Keap::users`],
+//!   [`Keap::opportunities`] (with the stage pipeline), [`Keap::products`] (plans, image and
+//!   the `sync_token`), [`Keap::orders`] (items, payments, transactions, payment plan),
+//!   [`Keap::subscriptions`], [`Keap::emails`] (records, sync, queue, opt-in/out), [`Keap::hooks`] (subscriptions and
+//!   verification), [`Keap::settings`], [`Keap::users`],
 //!   [`Keap::locales`] and [`Keap::merchants`]; lists return a [`Page`] that follows the
 //!   server's `next` link, or a `Stream` over every item. Bodies are in [`model`], ids are
 //!   typed ([`ContactId`], [`TagId`], [`NoteId`], [`TaskId`], [`OpportunityId`], [`StageId`]…),
-//!   and Keap's date format is parsed ([`date`]). Each call accepts the success status Keap
+//!   and Keap's date format is parsed ([`date`]). Money is [`model::Money`], exact decimal
+//!   text, never a float. Hook receivers read deliveries with [`hooks::HookDelivery`]. Each call accepts the success status Keap
 //!   documents for it (`POST /tasks` and `POST /opportunities` answer 200, `POST /notes` and
 //!   `POST /companies` 201, deletes 204).
 //! - **Raw calls** to any path with [`Keap::request`], and an interactive loopback login for
@@ -120,6 +124,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! An order, paid in part, with exact amounts:
+//!
+//! ```no_run
+//! # async fn run(client: keapsake_sdk::Keap, ada: keapsake_sdk::ContactId) -> Result<(), Box<dyn std::error::Error>> {
+//! use keapsake_sdk::model::{NewOrder, NewPayment, OrderItemInput, ProductInput};
+//!
+//! let gear = client.products().create(ProductInput::new().name("Gear").price("19.99".parse()?)).send().await?;
+//! let order = client
+//!     .orders()
+//!     .create(NewOrder::new(ada, "Gears", time::OffsetDateTime::now_utc()).item(OrderItemInput::new(gear.id, 3)))
+//!     .send()
+//!     .await?;
+//! client.orders().create_payment(order.id, NewPayment::cash("50.00".parse()?)).send().await?;
+//! let after = client.orders().get(order.id).send().await?;
+//! println!("due: {:?}", after.total_due.map(|m| m.padded(2).to_string()));
+//! # Ok(()) }
+//! ```
+//!
 //! # Errors
 //!
 //! ```no_run
@@ -137,6 +159,7 @@
 
 pub mod date;
 pub mod error;
+pub mod hooks;
 pub mod ids;
 pub mod login;
 pub mod model;
@@ -154,8 +177,9 @@ pub use client::{
 };
 pub use error::{Error, Result};
 pub use ids::{
-    CompanyId, ContactId, CustomFieldId, MerchantId, NoteId, OpportunityId, StageId, TagCategoryId,
-    TagId, TaskId, UserId,
+    CompanyId, ContactId, CustomFieldId, EmailId, MerchantId, NoteId, OpportunityId, OrderId,
+    OrderItemId, PaymentId, ProductId, StageId, SubscriptionId, SubscriptionPlanId, TagCategoryId,
+    TagId, TaskId, TransactionId, UserId,
 };
 pub use oauth::{OAuthApp, PkceVerifier};
 pub use page::Page;
@@ -163,6 +187,8 @@ pub use quota::{Quota, QuotaWindow};
 pub use request::{RawResponse, RequestBuilder};
 pub use token::{FileTokenStore, MemoryTokenStore, Token, TokenStore, TokenStoreError};
 
+/// Re-exported for [`hooks::verification_echo`].
+pub use reqwest::header::HeaderMap;
 /// Re-exported so callers can name HTTP methods and statuses without depending on `reqwest`.
 pub use reqwest::{Method, StatusCode};
 /// Re-exported for [`Keap::authorization_url`] and [`Page::next_url`].

@@ -20,18 +20,35 @@ use time::{Date, OffsetDateTime};
 
 use crate::ids::{CompanyId, ContactId, CustomFieldId, TagCategoryId, TagId, UserId};
 
+mod commerce;
 mod company;
+mod email;
+mod hook;
 mod locale;
 mod merchant;
+mod money;
 mod note;
 mod opportunity;
 mod settings;
 mod task;
 mod user;
 
+pub use commerce::{
+    NewOrder, NewPayment, Order, OrderContact, OrderItem, OrderItemInput, OrderProduct, Payment,
+    PaymentGateway, PaymentPlan, PaymentResult, Product, ProductInput, ProductStatus,
+    ShippingAddress, SubscriptionPlan, SubscriptionPlanInput, Transaction,
+};
+pub use commerce::{NewSubscription, Subscription};
 pub use company::{Company, CompanyFax, CompanyInput, CompanyPhone};
+pub use email::{
+    Email, EmailAddressStatus, EmailAttachment, EmailInput, EmailSyncError, EmailSyncResult,
+    SendEmail,
+};
+pub(crate) use hook::HookInput;
+pub use hook::{EventKey, HookKey, HookStatus, HookSubscription};
 pub use locale::DefaultOptions;
 pub use merchant::{MerchantAccount, MerchantAccounts};
+pub use money::{Money, MoneyError};
 pub use note::{Note, NoteInput, NoteType, NoteUser};
 pub use opportunity::{
     CheckListItem, Opportunity, OpportunityContact, OpportunityInput, OpportunityStage,
@@ -46,7 +63,7 @@ pub use settings::{
 pub use task::{Task, TaskContact, TaskInput};
 pub use user::User;
 
-fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+pub(crate) fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

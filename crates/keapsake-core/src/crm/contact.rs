@@ -534,7 +534,12 @@ impl ContactDoc {
         if new_email1.is_none() {
             self.email_status = None;
         } else if new_email1 != old_email1 {
-            self.email_status = Some(EmailStatus::NonMarketable);
+            let known = ch
+                .address_status
+                .as_ref()
+                .filter(|(a, _)| Some(a) == new_email1.as_ref())
+                .map(|(_, st)| *st);
+            self.email_status = Some(known.unwrap_or(EmailStatus::NonMarketable));
         }
         if let Some(reason) = &ch.opt_in_reason
             && self.email1().is_some()
@@ -864,6 +869,10 @@ pub struct ContactChanges {
     pub social_accounts: Field<Vec<SocialAccountEntry>>,
     /// A new `origin.ip_address`.
     pub origin_ip: Option<String>,
+    /// The status the account already holds for an address (folded), from
+    /// `PUT /emailAddresses/{email}`: a contact whose `EMAIL1` becomes that address starts in it
+    /// instead of `NonMarketable` (so an opted-out address stays opted out on a new contact).
+    pub address_status: Option<(String, EmailStatus)>,
 }
 
 impl ContactBody {
@@ -1060,6 +1069,14 @@ impl ContactChanges {
             .flatten()
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// The `EMAIL1` address this change sets, if any.
+    pub fn email1(&self) -> Option<&str> {
+        self.email_addresses
+            .as_ref()?
+            .iter()
+            .find_map(|(f, e)| (*f == EmailField::Email1).then_some(e.as_ref()?.email.as_str()))
     }
 
     /// The e-mail an upsert matches on: the `EMAIL1` sent, else the first address sent.
@@ -1707,6 +1724,33 @@ mod tests {
             };
             assert_eq!(doc.email_status, Some(want), "{status:?}");
         }
+    }
+
+    #[test]
+    fn a_new_email1_takes_the_status_the_account_holds_for_the_address() {
+        let mut ch = changes(json!({
+            "email_addresses": [{"email": "Out@B.co", "field": "EMAIL1"}],
+            "opt_in_reason": "signed up again"
+        }));
+        assert_eq!(ch.email1(), Some("Out@B.co"));
+        ch.address_status = Some(("out@b.co".to_owned(), EmailStatus::Admin));
+        let doc = ContactDoc::create(&ch, NOW).expect("created");
+        assert_eq!(
+            doc.email_status,
+            Some(EmailStatus::Admin),
+            "an opt-out is not undone"
+        );
+        // A status held for another address does not apply.
+        let mut ch = changes(json!({"email_addresses": [{"email": "x@b.co", "field": "EMAIL1"}]}));
+        ch.address_status = Some(("out@b.co".to_owned(), EmailStatus::Admin));
+        let mut doc = ContactDoc::create(&ch, NOW).expect("created");
+        assert_eq!(doc.email_status, Some(EmailStatus::NonMarketable));
+        // Changing EMAIL1 to the held address takes its status.
+        let mut ch =
+            changes(json!({"email_addresses": [{"email": "out@b.co", "field": "EMAIL1"}]}));
+        ch.address_status = Some(("out@b.co".to_owned(), EmailStatus::Admin));
+        doc.update(&ch, NOW).expect("updated");
+        assert_eq!(doc.email_status, Some(EmailStatus::Admin));
     }
 
     #[test]

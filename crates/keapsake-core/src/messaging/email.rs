@@ -329,9 +329,83 @@ impl EmailDoc {
     }
 }
 
+/// How a refused record of `POST /emails/sync` is echoed in `errors[].email`: as Keap's
+/// `EmailSentCreate` it was read into, i.e. exactly that object's members (anything else the
+/// client sent is dropped), each with the value sent when it has the member's type (dates
+/// parsed and written in the v1 form, the provider in its canonical spelling) and `null`
+/// otherwise; `id` only when sent as an integer. The spec declares this shape (`sent_to_address` required, so it is always
+/// present, `null` when missing); echoing the raw input instead would hand back arbitrary JSON.
+pub fn echo(item: &Value) -> Value {
+    const TEXT: [&str; 10] = [
+        "subject",
+        "headers",
+        "sent_to_address",
+        "sent_to_cc_addresses",
+        "sent_to_bcc_addresses",
+        "sent_from_address",
+        "sent_from_reply_address",
+        "original_provider_id",
+        "provider_source_id",
+        "html_content",
+    ];
+    const DATES: [&str; 4] = ["sent_date", "received_date", "opened_date", "clicked_date"];
+    let get = |k: &str| item.get(k).filter(|_| item.is_object());
+    let mut out = Map::new();
+    // `id` (ignored on input) only when sent: an `id` is never null in a v1 response.
+    if let Some(id) = get("id").and_then(Value::as_i64) {
+        out.insert("id".to_owned(), Value::from(id));
+    }
+    let contact = get("contact_id").and_then(Value::as_i64);
+    out.insert(
+        "contact_id".to_owned(),
+        contact.map_or(Value::Null, Value::from),
+    );
+    for k in TEXT.iter().copied().chain(["plain_content"]) {
+        let v = get(k)
+            .and_then(Value::as_str)
+            .map_or(Value::Null, |s| Value::String(s.to_owned()));
+        out.insert(k.to_owned(), v);
+    }
+    for k in DATES {
+        let v = get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| date::parse_datetime(s).ok())
+            .map_or(Value::Null, |t| Value::String(date::format_datetime(t)));
+        out.insert(k.to_owned(), v);
+    }
+    let provider = get("original_provider")
+        .and_then(Value::as_str)
+        .and_then(|s| Provider::parse(s.trim()))
+        .map_or(Value::Null, |p| Value::String(p.as_str().to_owned()));
+    out.insert("original_provider".to_owned(), provider);
+    Value::Object(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echo_keeps_only_typed_known_members() {
+        let e = echo(&json!({
+            "sent_to_address": "a@b.c", "junk": {"x": 1}, "contact_id": 5, "subject": 7,
+            "sent_date": "2024-01-02T03:04:05Z", "opened_date": "0088-01-05T11:16:43+19:41x",
+            "original_provider": "google", "plain_content": "aGk="
+        }));
+        assert_eq!(e["sent_to_address"], "a@b.c");
+        assert_eq!(e["contact_id"], 5);
+        assert_eq!(e["subject"], Value::Null);
+        assert_eq!(e["sent_date"], "2024-01-02T03:04:05.000+0000");
+        assert_eq!(e["opened_date"], Value::Null);
+        assert_eq!(e["original_provider"], "GOOGLE");
+        assert_eq!(e["plain_content"], "aGk=");
+        assert!(e.get("junk").is_none());
+        let missing = echo(&json!(3));
+        assert_eq!(missing["sent_to_address"], Value::Null);
+        assert_eq!(missing.as_object().map(Map::len), Some(17));
+        assert!(missing.get("id").is_none(), "no id sent, none echoed");
+        assert_eq!(echo(&json!({"id": 9}))["id"], 9);
+    }
 
     fn doc(v: Value) -> Result<EmailDoc, String> {
         serde_json::from_value::<EmailBody>(v)

@@ -6,11 +6,20 @@
 //! marks it sent or failed ([`OutboxDoc::finish`]); a lease that runs out (a worker that died
 //! mid-send) makes the message due again.
 //!
+//! **One request is all or nothing for delivery.** The store writes one record at a time, so
+//! the messages of one request are written one after another; a crash part-way would leave some
+//! of them and no 202. Each message therefore names its request ([`OutboxDoc::batch`]) and how
+//! many messages that request wrote ([`OutboxDoc::batch_size`]); a worker sends a message only
+//! once all of its request's messages exist (the last write is the commit point), and marks the
+//! messages of a request that never completed `skipped` after [`ABANDON_AFTER`]
+//! ([`OutboxDoc::abandon`]). Messages stored before this rule (no batch) are sent as before.
+//!
 //! Index layout:
 //!
 //! | key | holds | used by |
 //! |---|---|---|
 //! | `k0` | state (`queued`, `sent`, `skipped`, `failed`) | the worker's scan, `state=` |
+//! | `k1` | request (batch) id | the worker's completeness check |
 //! | `n0` | contact id | `contact_id=` |
 //! | `n1` | e-mail record id | |
 
@@ -24,6 +33,8 @@ use time::{Duration, OffsetDateTime};
 
 /// Text key of the state.
 pub const STATE_KEY: usize = 0;
+/// Text key of the request (batch) id.
+pub const BATCH_KEY: usize = 1;
 /// Integer key of the contact id.
 pub const CONTACT_KEY: usize = 0;
 /// Integer key of the e-mail record id.
@@ -39,6 +50,11 @@ pub const MAX_ATTACHMENT_BYTES: usize = 1024 * 1024;
 pub const MAX_SUBJECT: usize = 1024;
 /// Longest attachment file name, in characters.
 pub const MAX_FILE_NAME: usize = 255;
+/// How long after it was queued a message of an incomplete request (see the module docs) is
+/// given up: far longer than one request takes to write its messages.
+pub const ABANDON_AFTER: Duration = Duration::minutes(10);
+/// The reason a message of an incomplete request is skipped with.
+pub const ABANDONED: &str = "the request that queued it did not complete (no 202 was sent)";
 /// Delivery attempts before a message that keeps failing transiently is marked failed.
 pub const MAX_ATTEMPTS: u32 = 5;
 
@@ -452,6 +468,12 @@ pub struct OutboxDoc {
         skip_serializing_if = "Option::is_none"
     )]
     pub sent_at: Option<OffsetDateTime>,
+    /// The request that queued it (random, shared by that request's messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+    /// How many messages that request wrote (it is complete when all of them exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u64>,
 }
 
 /// Outcome of one delivery attempt, as the worker reports it to [`OutboxDoc::finish`].
@@ -485,7 +507,29 @@ impl OutboxDoc {
         keys.text[STATE_KEY] = Some(self.state.as_str().to_owned());
         keys.int[CONTACT_KEY] = Some(self.contact_id);
         keys.int[EMAIL_KEY] = self.email_id;
+        keys.text[BATCH_KEY].clone_from(&self.batch);
         keys
+    }
+
+    /// Gives up a message whose request never completed (see the module docs): `skipped` with
+    /// [`ABANDONED`], once [`ABANDON_AFTER`] has passed since it was queued. Runs inside the
+    /// store's atomic edit.
+    ///
+    /// # Errors
+    /// When it is no longer queued, is claimed, or is too recent; nothing changes.
+    pub fn abandon(&mut self, now: OffsetDateTime) -> Result<(), String> {
+        if self.state != State::Queued || self.lease_until.is_some_and(|t| t > now) {
+            return Err("not queued".to_owned());
+        }
+        if self.queued_at.is_some_and(|t| now - t < ABANDON_AFTER) {
+            return Err("too recent".to_owned());
+        }
+        self.state = State::Skipped;
+        self.reason = Some(ABANDONED.to_owned());
+        self.claim = None;
+        self.lease_until = None;
+        self.next_attempt_at = None;
+        Ok(())
     }
 
     /// `queued`, `sent`, `skipped: <reason>` or `failed: <error>`.
@@ -732,7 +776,34 @@ mod tests {
             lease_until: None,
             claim: None,
             sent_at: None,
+            batch: Some("b1".into()),
+            batch_size: Some(2),
         }
+    }
+
+    #[test]
+    fn a_message_of_an_incomplete_request_is_abandoned_only_when_old_and_queued() {
+        let mut d = queued();
+        assert_eq!(d.keys().text[BATCH_KEY].as_deref(), Some("b1"));
+        assert_eq!(
+            d.abandon(NOW + Duration::minutes(9)),
+            Err("too recent".to_owned())
+        );
+        assert_eq!(d.state, State::Queued);
+        d.abandon(NOW + ABANDON_AFTER).expect("abandoned");
+        assert_eq!(d.state, State::Skipped);
+        assert_eq!(d.status(), format!("skipped: {ABANDONED}"));
+        assert_eq!(d.keys().text[STATE_KEY].as_deref(), Some("skipped"));
+        assert!(d.abandon(NOW + ABANDON_AFTER).is_err(), "only once");
+        let mut sent = queued();
+        sent.state = State::Sent;
+        assert!(sent.abandon(NOW + Duration::hours(1)).is_err());
+        // Older documents without a batch read back unchanged.
+        let mut v = queued().to_value();
+        v.as_object_mut()
+            .map(|o| (o.remove("batch"), o.remove("batch_size")));
+        let old = OutboxDoc::from_value(&v).expect("readable");
+        assert_eq!((old.batch, old.batch_size), (None, None));
     }
 
     #[test]

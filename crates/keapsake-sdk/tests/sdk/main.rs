@@ -7,10 +7,12 @@
 
 mod support;
 
+mod commerce;
 mod config;
 mod crm;
 mod crm_more;
 mod errors;
+mod hooks_emails;
 mod keapsake;
 mod login;
 mod oauth_wire;
@@ -18,3 +20,4 @@ mod persistence;
 mod refresh;
 mod resources;
 mod retry;
+mod wire_more;

@@ -115,7 +115,9 @@ fn address_of(
 /// Stores a validated send request: checks the user and every contact, then writes per
 /// recipient an e-mail record (`INFUSIONSOFT`, merged contents) and an outbox message, or an
 /// outbox message marked skipped with its reason. Returns the outbox ids. Every write is
-/// committed before this returns, so the 202 that follows is durable.
+/// committed before this returns, so the 202 that follows is durable. The messages share one
+/// batch id and count, so a crash part-way (no 202) sends none of them; the e-mail records
+/// already written for such a request stay (they are records, not sends).
 ///
 /// # Errors
 /// 400 for an unknown user, contact or custom field; store failures.
@@ -174,6 +176,16 @@ pub async fn enqueue(
         .trim()
         .to_owned();
     let now = state.clock.now();
+    // The request's messages are written one at a time; a worker sends none of them until all
+    // exist (keapsake_core::messaging::outbox, "all or nothing").
+    let batch = uuid_simple(random_bytes::<16>());
+    let batch_size = u64::try_from(
+        req.contacts
+            .iter()
+            .filter(|id| contacts.contains_key(id))
+            .count(),
+    )
+    .unwrap_or(u64::MAX);
     let mut ids = Vec::with_capacity(req.contacts.len());
     for contact_id in &req.contacts {
         let Some(contact) = contacts.get(contact_id) else {
@@ -267,6 +279,8 @@ pub async fn enqueue(
             lease_until: None,
             claim: None,
             sent_at: None,
+            batch: Some(batch.clone()),
+            batch_size: Some(batch_size),
         };
         let create: Create = Box::new(move |_| {
             Ok(NewRecord {

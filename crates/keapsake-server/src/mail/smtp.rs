@@ -14,13 +14,14 @@
 use crate::config::SmtpRelay;
 use crate::state::AppState;
 use keapsake_core::messaging::decode_base64;
-use keapsake_core::messaging::outbox::{Attempt, OutboxDoc, STATE_KEY, State};
+use keapsake_core::messaging::outbox::{Attempt, BATCH_KEY, OutboxDoc, STATE_KEY, State};
 use keapsake_core::records::{Cond, Edit, Edited, Query, RecordKind};
 use keapsake_core::secret::Secret;
 use keapsake_core::{AccountId, StoreError};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 /// How long a claim holds a message.
@@ -54,6 +55,29 @@ pub struct DeliveryReport {
     pub retried: usize,
     /// Claimed by another worker first (or no longer due).
     pub lost: usize,
+    /// Held back: its request has not written all of its messages (yet, or ever).
+    pub held: usize,
+    /// Given up: its request never completed (marked skipped).
+    pub abandoned: usize,
+}
+
+/// Whether every message of request `batch` exists (`size` of them).
+async fn batch_complete(
+    state: &AppState,
+    account: AccountId,
+    batch: &str,
+    size: u64,
+) -> Result<bool, StoreError> {
+    let query = Query {
+        conds: vec![Cond::TextEq(BATCH_KEY, batch.to_owned())],
+        limit: 1,
+        ..Query::default()
+    };
+    let (_, total) = state
+        .store
+        .list_records(account, RecordKind::OutboxMessage, &query)
+        .await?;
+    Ok(u64::try_from(total).unwrap_or(0) >= size)
 }
 
 /// The SMTP client for a relay URL.
@@ -188,9 +212,36 @@ pub async fn deliver_mail_due(
     };
     let smtp = transport(&relay)?;
     for account in state.store.list_accounts().await? {
+        let mut complete: HashMap<String, bool> = HashMap::new();
         for (id, doc) in queued(state, account.id).await? {
             if !doc.is_due(now) {
                 continue;
+            }
+            if let (Some(batch), Some(size)) = (&doc.batch, doc.batch_size) {
+                let done = match complete.get(batch) {
+                    Some(d) => *d,
+                    None => {
+                        let d = batch_complete(state, account.id, batch, size).await?;
+                        complete.insert(batch.clone(), d);
+                        d
+                    }
+                };
+                if !done {
+                    // Not all of its request's messages exist: that request is still writing,
+                    // or died before its 202. Never send part of it; give it up when old.
+                    match edit_message(state, account.id, id, now, move |d| d.abandon(now)).await? {
+                        Some(_) => {
+                            tracing::warn!(
+                                account = account.id.0,
+                                id,
+                                "outbox message of an incomplete request abandoned"
+                            );
+                            report.abandoned += 1;
+                        }
+                        None => report.held += 1,
+                    }
+                    continue;
+                }
             }
             let token = Secret::generate_hex("", 16).expose().to_owned();
             let claim_token = token.clone();

@@ -302,14 +302,30 @@ async fn sync_reports_each_record_and_unsync_deletes() {
     let j = res.json();
     assert_eq!(j["emails"].as_array().expect("emails").len(), 1);
     assert_eq!(j["emails"][0]["original_provider_id"], "s1");
+    // Each refused record is echoed as the EmailSentCreate it was read into: every member of
+    // that object, the sent value where it has the member's type, null elsewhere.
+    let echoed = |sent: Value| {
+        let mut all = json!({
+            "contact_id": null, "subject": null, "headers": null,
+            "sent_to_address": null, "sent_to_cc_addresses": null, "sent_to_bcc_addresses": null,
+            "sent_from_address": null, "sent_from_reply_address": null, "sent_date": null,
+            "received_date": null, "opened_date": null, "clicked_date": null,
+            "original_provider": null, "original_provider_id": null, "provider_source_id": null,
+            "html_content": null, "plain_content": null,
+        });
+        for (k, v) in sent.as_object().expect("object") {
+            all[k] = v.clone();
+        }
+        all
+    };
     assert_eq!(
         j["errors"],
         json!([
-            {"email": {"subject": "no recipient"}, "error_message": "sent_to_address is required"},
-            {"email": {"sent_to_address": "a@b.c", "original_provider": "GOOGLE", "original_provider_id": "s1"},
+            {"email": echoed(json!({"subject": "no recipient"})), "error_message": "sent_to_address is required"},
+            {"email": echoed(json!({"sent_to_address": "a@b.c", "original_provider": "GOOGLE", "original_provider_id": "s1"})),
              "error_message": "An email with original_provider GOOGLE and original_provider_id \"s1\" already exists"},
-            {"email": "junk", "error_message": "Input could not be converted to a valid request"},
-            {"email": {"sent_to_address": "c@b.c", "contact_id": 77}, "error_message": "Contact 77 does not exist"},
+            {"email": echoed(json!({})), "error_message": "Input could not be converted to a valid request"},
+            {"email": echoed(json!({"sent_to_address": "c@b.c", "contact_id": 77})), "error_message": "Contact 77 does not exist"},
         ])
     );
     let many: Vec<Value> = (0..1001)
@@ -928,4 +944,181 @@ async fn without_a_relay_messages_stay_queued() {
         DeliveryReport::default()
     );
     assert_eq!(outbox(&h, &at).await[0]["status"], "queued");
+}
+
+#[tokio::test]
+async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let first = contact(&h, &at, "Ada", "gone@x.example").await;
+    let r = call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/emailAddresses/gone@x.example"),
+        Some(json!({"opted_in": false, "reason": "Unsubscribed"})),
+    )
+    .await;
+    r.assert_status(StatusCode::OK);
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V1}/contacts/{first}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    let status = |id: i64| {
+        let (h, at) = (&h, at.clone());
+        async move {
+            let got = call(h, &at, Method::GET, &format!("{V1}/contacts/{id}"), None).await;
+            (
+                got.json()["email_status"].clone(),
+                got.json()["email_opted_in"].clone(),
+            )
+        }
+    };
+    // Created later with the address (another case, and an opt-in reason that must not undo
+    // the opt-out): POST, PUT (upsert) and PATCH onto the address all show it.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/contacts"),
+        Some(json!({"given_name": "Bea", "opt_in_reason": "form",
+                    "email_addresses": [{"email": "GONE@x.example", "field": "EMAIL1"}]})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    assert_eq!(res.json()["email_status"], "Admin");
+    let second = res.json()["id"].as_i64().expect("id");
+    assert_eq!(status(second).await, (json!("Admin"), json!(false)));
+    let res = call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/contacts"),
+        Some(json!({"given_name": "Cy", "duplicate_option": "Email",
+                    "email_addresses": [{"email": "gone@x.example", "field": "EMAIL2"},
+                                        {"email": "new@x.example", "field": "EMAIL1"}]})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let third = res.json()["id"].as_i64().expect("id");
+    assert_eq!(status(third).await, (json!("NonMarketable"), json!(false)));
+    call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V1}/contacts/{third}"),
+        Some(json!({"email_addresses": [{"email": "gone@x.example", "field": "EMAIL1"}]})),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(status(third).await, (json!("Admin"), json!(false)));
+    // A send to it is skipped.
+    let users = call(&h, &at, Method::GET, &format!("{V1}/users"), None).await;
+    let user = users.json()["users"][0]["id"].as_i64().expect("user");
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/emails/queue"),
+        Some(json!({"contacts": [second], "user_id": user, "subject": "s", "plain_content": b64("hi")})),
+    )
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+    let sent = outbox(&h, &at).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["status"],
+        "skipped: GONE@x.example is not marketable (Opt-Out: Admin)"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_died_part_way_sends_none_of_its_messages() {
+    let sink = Sink::start(false).await;
+    let h = smtp_harness(&sink).await;
+    let (at, _) = h.tokens().await;
+    let a = contact(&h, &at, "Ann", "ann@x.example").await;
+    let b = contact(&h, &at, "Ben", "ben@x.example").await;
+    let c = contact(&h, &at, "Cat", "cat@x.example").await;
+    let queue = |to: Vec<i64>| {
+        let (h, at) = (&h, at.clone());
+        async move {
+            call(
+                h,
+                &at,
+                Method::POST,
+                &format!("{V1}/emails/queue"),
+                Some(
+                    json!({"contacts": to, "user_id": h.user.id.0, "subject": "s",
+                             "plain_content": b64("hi")}),
+                ),
+            )
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+        }
+    };
+    queue(vec![a, b]).await; // outbox 1, 2
+    queue(vec![c]).await; // outbox 3
+    // Simulate a crash after the first message of the first request was written: its second
+    // message never existed. (Removing it leaves exactly what such a crash leaves.)
+    h.store
+        .delete_record(
+            h.account.id,
+            keapsake_core::records::RecordKind::OutboxMessage,
+            2,
+        )
+        .await
+        .expect("delete");
+    let now = h.clock.now();
+    let report = deliver_mail_due(&h.state, now).await.expect("pass");
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 1,
+            held: 1,
+            ..DeliveryReport::default()
+        },
+        "the complete request is sent, the partial one held"
+    );
+    assert_eq!(
+        sink.received()
+            .iter()
+            .map(|m| m.to.clone())
+            .collect::<Vec<_>>(),
+        vec![vec!["<cat@x.example>".to_owned()]]
+    );
+    // Still held a little later; given up (skipped, never sent) after ABANDON_AFTER.
+    let later = now + time::Duration::minutes(9);
+    assert_eq!(
+        deliver_mail_due(&h.state, later).await.expect("pass").held,
+        1
+    );
+    let late = now + keapsake_core::messaging::outbox::ABANDON_AFTER;
+    assert_eq!(
+        deliver_mail_due(&h.state, late).await.expect("pass"),
+        DeliveryReport {
+            abandoned: 1,
+            ..DeliveryReport::default()
+        }
+    );
+    assert_eq!(
+        sink.received().len(),
+        1,
+        "nothing of the partial request was sent"
+    );
+    let msgs = outbox(&h, &at).await;
+    let first = msgs.iter().find(|m| m["id"] == 1).expect("message 1");
+    assert_eq!(
+        first["status"],
+        format!("skipped: {}", keapsake_core::messaging::outbox::ABANDONED)
+    );
+    assert_eq!(
+        deliver_mail_due(&h.state, late).await.expect("pass"),
+        DeliveryReport::default()
+    );
 }

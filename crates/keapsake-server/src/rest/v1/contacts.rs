@@ -403,6 +403,7 @@ pub async fn create(
     let account = principal.account_id;
     let changes = changes(object(body)?, None)?;
     check_refs(&state, account, &changes).await?;
+    let changes = super::emails::with_address_status(&state, account, changes).await?;
     let record = insert(&state, account, changes).await?;
     let v = render_one(&state, account, record, &[]).await?;
     Ok(json(StatusCode::CREATED, &v))
@@ -433,6 +434,7 @@ pub async fn upsert(
     let option = body.duplicate_option().map_err(ApiError::bad_request)?;
     let changes = changes(body, None)?;
     check_refs(&state, account, &changes).await?;
+    let changes = super::emails::with_address_status(&state, account, changes).await?;
     let record = match option.and_then(|o| changes.upsert_match(o)) {
         None => insert(&state, account, changes).await?,
         Some(m) => {
@@ -489,6 +491,7 @@ pub async fn update(
     let mask = (!mask.is_empty()).then_some(mask);
     let changes = changes(object(body)?, mask.as_deref())?;
     check_refs(&state, account, &changes).await?;
+    let changes = super::emails::with_address_status(&state, account, changes).await?;
     let now = state.clock.now();
     let record = match state
         .store

@@ -18,11 +18,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use keapsake_core::crm::contact::{ContactDoc, EMAIL_KEYS, EmailStatus};
+use keapsake_core::crm::contact::{ContactChanges, ContactDoc, EMAIL_KEYS, EmailStatus};
 use keapsake_core::crm::{LenientI64, fold};
 use keapsake_core::messaging::address::{self, ADDRESS_KEY, AddressDoc, UpdateBody};
 use keapsake_core::messaging::email::{
-    CONTACT_KEY, EmailBody, EmailDoc, FROM_KEY, MAX_SYNC, TO_KEY,
+    CONTACT_KEY, EmailBody, EmailDoc, FROM_KEY, MAX_SYNC, TO_KEY, echo,
 };
 use keapsake_core::messaging::outbox::SendBody;
 use keapsake_core::messaging::uuid_simple;
@@ -302,7 +302,7 @@ struct SyncBody {
 }
 
 /// `POST /emails/sync`: up to 1000 records; 201 `{"emails":[created],"errors":[{"email":
-/// record as sent,"error_message"}]}`. Each record stands alone: one bad record does not stop
+/// record as read (see [`echo`]),"error_message"}]}`. Each record stands alone: one bad record does not stop
 /// the others.
 ///
 /// # Errors
@@ -367,7 +367,7 @@ pub async fn sync(
         };
         match outcome {
             Ok(record) => created.extend(render(std::slice::from_ref(&record), true)?),
-            Err(msg) => errors.push(json!({"email": item, "error_message": msg})),
+            Err(msg) => errors.push(json!({"email": echo(&item), "error_message": msg})),
         }
     }
     Ok(json(
@@ -506,6 +506,39 @@ pub async fn queue(
     let request = body.into_request().map_err(ApiError::bad_request)?;
     crate::mail::enqueue(&state, principal.account_id, request).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Fills [`ContactChanges::address_status`] from the account's record of the `EMAIL1` the
+/// change sets (written by `PUT /emailAddresses/{email}`), so a contact created or moved onto an
+/// opted-out address shows that status. One indexed read; nothing when no `EMAIL1` is sent.
+///
+/// # Errors
+/// Store failures.
+pub(crate) async fn with_address_status(
+    state: &AppState,
+    account: AccountId,
+    mut changes: ContactChanges,
+) -> Result<ContactChanges, ApiError> {
+    let Some(folded) = changes.email1().map(fold) else {
+        return Ok(changes);
+    };
+    let (records, _) = state
+        .store
+        .list_records(
+            account,
+            RecordKind::EmailAddress,
+            &Query {
+                conds: vec![Cond::TextEq(ADDRESS_KEY, folded.clone())],
+                limit: 1,
+                ..Query::default()
+            },
+        )
+        .await?;
+    if let Some(r) = records.first() {
+        let doc = AddressDoc::from_value(&r.data).map_err(unreadable)?;
+        changes.address_status = Some((folded, doc.status));
+    }
+    Ok(changes)
 }
 
 /// The status an address has now: its own record's, else that of a contact whose `EMAIL1` it
