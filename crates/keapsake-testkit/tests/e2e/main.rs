@@ -25,6 +25,7 @@ mod crm_more;
 mod emails;
 mod flow;
 mod hooks;
+mod hostile;
 mod interop;
 mod isolation;
 mod keepalive;
