@@ -155,6 +155,8 @@ fn b64(s: &[u8]) -> String {
 struct Tally {
     requests: usize,
     five_xx: Vec<String>,
+    /// Transport errors (no answer) and accepted NULs that were stored.
+    other: Vec<String>,
     bad_shape: Vec<String>,
 }
 
@@ -259,7 +261,7 @@ async fn hostile_input_on_new_write_routes(backend: Backend) {
         (
             M::PUT,
             format!("orders/{order}/paymentPlan"),
-            json!({"auto_charge": false, "days_between_payments": 30, "initial_payment_amount": "0.5", "initial_payment_percent": 0, "initial_payment_date": "2024-06-01", "number_of_payments": 2, "plan_start_date": "2024-07-01", "payment_method_id": 0}),
+            json!({"auto_charge": false, "days_between_payments": 30, "initial_payment_amount": "0.5", "initial_payment_date": "2024-06-01", "number_of_payments": 2, "plan_start_date": "2024-07-01", "credit_card_id": 0, "payment_gateway": {"merchant_account_id": 1, "use_default": false}}),
         ),
         (
             M::POST,
@@ -384,7 +386,26 @@ async fn hostile_input_on_new_write_routes(backend: Backend) {
         .map(|(m, path, body)| {
             let api = api.clone();
             async move {
-                let (s, ct, t) = api.send(&m, &path, body).await;
+                let (s, ct, t) = api.send(&m, &path, body.clone()).await;
+                // A NUL that was accepted must not have been stored: nothing echoes one back.
+                let nul = String::from_utf8_lossy(&body).contains("\\u0000");
+                // (emails/sync echoes each rejected record under `errors`: not stored.)
+                let kept = match serde_json::from_str::<Value>(&t) {
+                    Ok(Value::Object(mut m)) => {
+                        m.remove("errors");
+                        Value::Object(m).to_string()
+                    }
+                    _ => t.clone(),
+                };
+                let s = if nul && (200..300).contains(&s) && kept.contains("\\u0000") {
+                    eprintln!(
+                        "NUL STORED by {m} {path}: {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                    0
+                } else {
+                    s
+                };
                 (format!("{m} {path}"), s, ct, t)
             }
         })
@@ -396,7 +417,12 @@ async fn hostile_input_on_new_write_routes(backend: Backend) {
     let mut tally = Tally::default();
     for (what, s, ct, t) in results {
         tally.requests += 1;
-        if s >= 500 || s == 0 {
+        if s == 0 {
+            tally.other.push(format!(
+                "{what}: no answer or a NUL stored: {}",
+                t.chars().take(300).collect::<String>()
+            ));
+        } else if s >= 500 {
             tally.five_xx.push(format!(
                 "{what}: {s} {}",
                 t.chars().take(300).collect::<String>()
@@ -414,15 +440,22 @@ async fn hostile_input_on_new_write_routes(backend: Backend) {
             }
         }
     }
-    for l in tally.five_xx.iter().chain(&tally.bad_shape) {
+    for l in tally
+        .five_xx
+        .iter()
+        .chain(&tally.bad_shape)
+        .chain(&tally.other)
+    {
         eprintln!("{l}");
     }
     println!(
-        "FIGURE hostile input on new write routes: {} requests, {} 5xx ({backend:?}; {} 4xx outside {{\"message\"}})",
+        "FIGURE hostile input on new write routes: {} requests, {} 5xx ({backend:?}; {} 4xx outside {{\"message\"}}, {} without an answer or storing a NUL)",
         tally.requests,
         tally.five_xx.len(),
-        tally.bad_shape.len()
+        tally.bad_shape.len(),
+        tally.other.len()
     );
+    assert!(tally.other.is_empty(), "{} failures", tally.other.len());
     assert!(tally.five_xx.is_empty(), "{} 5xx", tally.five_xx.len());
     assert!(
         tally.bad_shape.is_empty(),
