@@ -25,6 +25,7 @@ mod crm_more;
 mod emails;
 mod flow;
 mod hooks;
+mod hooks_review;
 mod hostile;
 mod interop;
 mod isolation;
