@@ -32,3 +32,4 @@ mod isolation;
 mod keepalive;
 mod races;
 mod secrets;
+mod xmlrpc_faults;
