@@ -462,5 +462,43 @@ async fn hostile_input_on_new_write_routes(backend: Backend) {
         "{} badly shaped 4xx",
         tally.bad_shape.len()
     );
+
+    // The documented limits answer 400/413 exactly (not merely "not a 5xx").
+    let limit = |m: M, path: &'static str, body: Value| {
+        let api = api.clone();
+        async move {
+            let (s, _, t) = api.send(&m, path, body.to_string().into_bytes()).await;
+            (s, t)
+        }
+    };
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"sent_to_address": "ada@x.example", "contact_id": contact, "original_provider": "GOOGLE", "original_provider_id": format!("lim{i}")}))
+        .collect();
+    let (s, t) = limit(M::POST, "emails/sync", json!({ "emails": many })).await;
+    assert_eq!(s, 400, "1001 records to emails/sync: {t}");
+    let atts: Vec<Value> = (0..11)
+        .map(|i| json!({"file_name": format!("a{i}.txt"), "file_data": b64(b"abc")}))
+        .collect();
+    let (s, t) = limit(
+        M::POST,
+        "emails/queue",
+        json!({"contacts": [contact], "user_id": srv.user.id.0, "subject": "s", "html_content": html, "attachments": atts}),
+    )
+    .await;
+    assert_eq!(s, 400, "11 attachments: {t}");
+    let (s, t) = limit(
+        M::POST,
+        "products",
+        json!({"product_name": "x".repeat(5 * 1024 * 1024)}),
+    )
+    .await;
+    assert_eq!(s, 413, "a 5 MB body: {t}");
+    let (s, t) = limit(
+        M::POST,
+        "orders",
+        json!({"contact_id": contact, "order_date": "2024-05-21T14:30:00Z", "order_title": "a\u{0}b", "order_type": "Online"}),
+    )
+    .await;
+    assert_eq!(s, 400, "NUL in order_title: {t}");
 }
 on_both_stores!(hostile_input_on_new_write_routes);
