@@ -758,8 +758,10 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<()> {
                     bail!("an imported key must have at least 16 characters")
                 }
                 (Some(k), _) => Secret::new(k),
-                (None, KeyKind::Legacy) => Secret::generate_hex("", 16),
-                (None, _) => Secret::generate_hex("KeapAK-", 25),
+                // 256 bits (SECURITY.md §3). Keap's own legacy keys are 32 hex characters; clients treat
+                // keys as opaque strings, so the longer form works wherever theirs does.
+                (None, KeyKind::Legacy) => Secret::generate_hex("", 32),
+                (None, _) => Secret::generate_hex("KeapAK-", 32),
             };
             let display_prefix: String = secret
                 .expose()

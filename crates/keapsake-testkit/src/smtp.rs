@@ -1,6 +1,7 @@
 //! A minimal SMTP sink for tests: a tokio task on 127.0.0.1:<random> speaking enough of
 //! RFC 5321 for an SMTP client (EHLO/HELO, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP,
-//! QUIT), keeping every message it accepts.
+//! QUIT, and `AUTH PLAIN` accepting any credentials), keeping every message it accepts and the
+//! argument of every `AUTH PLAIN`.
 
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
@@ -22,6 +23,7 @@ pub struct SmtpSink {
     /// `smtp://127.0.0.1:<port>`.
     pub url: String,
     got: Arc<Mutex<Vec<Received>>>,
+    auths: Arc<Mutex<Vec<String>>>,
 }
 
 impl SmtpSink {
@@ -37,16 +39,27 @@ impl SmtpSink {
             .local_addr()
             .expect("a bound listener has an address");
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let auths: Arc<Mutex<Vec<String>>> = Arc::default();
         let store = got.clone();
+        let auth_log = auths.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                tokio::spawn(session(sock, store.clone()));
+                tokio::spawn(session(sock, store.clone(), auth_log.clone()));
             }
         });
         SmtpSink {
             url: format!("smtp://{addr}"),
             got,
+            auths,
         }
+    }
+
+    /// The base64 argument of every `AUTH PLAIN` so far (`\0user\0password`, encoded).
+    pub fn auths(&self) -> Vec<String> {
+        self.auths
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Every message accepted so far.
@@ -58,7 +71,11 @@ impl SmtpSink {
     }
 }
 
-async fn session(sock: tokio::net::TcpStream, store: Arc<Mutex<Vec<Received>>>) {
+async fn session(
+    sock: tokio::net::TcpStream,
+    store: Arc<Mutex<Vec<Received>>>,
+    auths: Arc<Mutex<Vec<String>>>,
+) {
     let (r, mut w) = sock.into_split();
     let mut r = BufReader::new(r);
     let mut line = String::new();
@@ -74,7 +91,13 @@ async fn session(sock: tokio::net::TcpStream, store: Arc<Mutex<Vec<Received>>>) 
         let cmd = line.trim_end().to_owned();
         let up = cmd.to_ascii_uppercase();
         let reply: &[u8] = if up.starts_with("EHLO") {
-            b"250-sink\r\n250 8BITMIME\r\n"
+            b"250-sink\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n"
+        } else if up.starts_with("AUTH PLAIN ") {
+            auths
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(cmd[11..].trim().to_owned());
+            b"235 2.7.0 Authentication successful\r\n"
         } else if up.starts_with("HELO") || up.starts_with("NOOP") {
             b"250 OK\r\n"
         } else if up.starts_with("RSET") {

@@ -399,64 +399,72 @@ async fn deliver(state: &AppState, batch: ClaimedBatch, report: &mut PassReport)
     }
 }
 
+/// How many deliveries one pass has in flight at a time.
+const PASS_WIDTH: usize = 8;
+
 /// One delivery pass at `now`: claims and delivers batches until nothing is due. Batches of
-/// different subscriptions go out concurrently (up to 8 at a time); one subscription's
-/// batches go out in order.
+/// different subscriptions go out concurrently, up to [`PASS_WIDTH`] at a time, in a sliding
+/// window: a slot freed by one delivery is refilled at once, so receivers that hang (each up to
+/// the timeout) hold only their own slots, not a whole round of everyone else's deliveries.
+/// One subscription's batches go out in order: a batch claimed while its subscription has one
+/// in flight waits behind it, and no more is claimed until it has started (so a subscription
+/// with more than [`MAX_BATCH`] events waiting behind a hanging receiver still delays the rest
+/// of the pass by up to one timeout).
 pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> PassReport {
+    use futures_util::StreamExt as _;
+    type Key = (keapsake_core::AccountId, i64);
     let mut report = PassReport::default();
     let out = state.outbound();
     let lease =
         time::Duration::try_from(state.config.hooks.lease).unwrap_or(time::Duration::seconds(60));
+    let run = |b: ClaimedBatch| async move {
+        let key: Key = (b.account, b.hook_id);
+        let mut r = PassReport::default();
+        deliver(state, b, &mut r).await;
+        (key, r)
+    };
+    let mut running = futures_util::stream::FuturesUnordered::new();
+    let mut in_flight: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    let mut waiting: std::collections::HashMap<Key, ClaimedBatch> =
+        std::collections::HashMap::new();
+    let mut exhausted = false;
     loop {
-        let mut batches = Vec::new();
-        let mut hooks = std::collections::HashSet::new();
-        while batches.len() < 8 {
+        // Fill free slots, unless a batch waits: the next claim would likely be its
+        // subscription's again (the oldest rows), and a claimed batch must not be held longer.
+        while !exhausted && waiting.is_empty() && running.len() < PASS_WIDTH {
             match state
                 .store
                 .claim_hook_batch(&out.owner, None, now, lease, MAX_BATCH)
                 .await
             {
                 Ok(Some(b)) => {
-                    let fresh = hooks.insert((b.account, b.hook_id));
-                    batches.push(b);
-                    if !fresh {
-                        break;
+                    let key: Key = (b.account, b.hook_id);
+                    if !in_flight.contains(&key) {
+                        in_flight.insert(key);
+                        running.push(run(b));
+                    } else {
+                        waiting.insert(key, b);
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => exhausted = true,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming hook events failed");
-                    break;
+                    exhausted = true;
                 }
             }
         }
-        if batches.is_empty() {
+        let Some((key, r)) = running.next().await else {
             return report;
-        }
-        // Group per subscription so its batches stay in order.
-        let mut groups: Vec<Vec<ClaimedBatch>> = Vec::new();
-        for b in batches {
-            match groups
-                .iter_mut()
-                .find(|g| g[0].account == b.account && g[0].hook_id == b.hook_id)
-            {
-                Some(g) => g.push(b),
-                None => groups.push(vec![b]),
+        };
+        report.delivered += r.delivered;
+        report.objects += r.objects;
+        report.failed += r.failed;
+        report.dropped += r.dropped;
+        match waiting.remove(&key) {
+            Some(next) => running.push(run(next)),
+            None => {
+                in_flight.remove(&key);
             }
-        }
-        let results = futures_util::future::join_all(groups.into_iter().map(|g| async move {
-            let mut r = PassReport::default();
-            for b in g {
-                deliver(state, b, &mut r).await;
-            }
-            r
-        }))
-        .await;
-        for r in results {
-            report.delivered += r.delivered;
-            report.objects += r.objects;
-            report.failed += r.failed;
-            report.dropped += r.dropped;
         }
     }
 }

@@ -144,6 +144,25 @@ impl From<StoreError> for Fault {
     }
 }
 
+/// Shortest string treated as a key by [`without_keys`] (imported keys have at least 16).
+const MIN_KEY: usize = 16;
+
+/// `f` with every occurrence of a credential the request carried (the key parameter, the
+/// `X-Keap-API-Key` header) replaced by `[redacted]`: faults echo names from the request, and a
+/// key sent where a name was expected must not come back.
+pub fn without_keys(f: Fault, keys: &[String]) -> Fault {
+    let mut message = f.message;
+    for k in keys {
+        if k.len() >= MIN_KEY && message.contains(k.as_str()) {
+            message = message.replace(k.as_str(), "[redacted]");
+        }
+    }
+    Fault {
+        code: f.code,
+        message,
+    }
+}
+
 /// A name from the request, cut and stripped of control characters, safe to echo.
 pub fn printable(s: &str, max: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(max).collect()

@@ -98,10 +98,24 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
                 .unwrap_or(XValue::Str(String::new())),
         );
     }
+    // Faults may name what the request named (a method, table, field, setting); a key put in
+    // such a place by mistake must still not come back in the answer.
+    let mut keys: Vec<String> = Vec::new();
+    if let Some(XValue::Str(k)) = params.first() {
+        keys.push(k.trim().to_owned());
+    }
+    if let Some(k) = parts
+        .headers
+        .get("x-keap-api-key")
+        .and_then(|v| v.to_str().ok())
+    {
+        keys.push(k.trim().to_owned());
+    }
+    let scrub = |f: Fault| fault::without_keys(f, &keys);
     let (principal, params) = match auth::authenticate(&state, &parts, &method, params).await {
         Ok(ok) => ok,
         Err(auth::Refused::Http(res)) => return res,
-        Err(auth::Refused::Fault(f)) => return fault_response(&f),
+        Err(auth::Refused::Fault(f)) => return fault_response(&scrub(f)),
     };
     let cx = dispatch::Cx::new(state, principal);
     match dispatch::dispatch(&cx, &method, dispatch::Args::new(params)).await {
@@ -110,7 +124,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
             if f.code == Code::DatabaseError {
                 tracing::warn!("xml-rpc call failed internally");
             }
-            fault_response(&f)
+            fault_response(&scrub(f))
         }
     }
 }

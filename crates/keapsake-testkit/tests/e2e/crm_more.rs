@@ -1162,8 +1162,6 @@ async fn settings_users_locales_and_deliberate_501s(backend: Backend) {
         (reqwest::Method::GET, "campaigns/1"),
         (reqwest::Method::POST, "campaigns/goals/app/callName"),
         (reqwest::Method::POST, "campaigns/1/sequences/2/contacts/3"),
-        (reqwest::Method::GET, "subscriptions"),
-        (reqwest::Method::GET, "transactions/4"),
         (reqwest::Method::PATCH, "appointments/5"),
         (reqwest::Method::GET, "affiliates/summaries"),
         (reqwest::Method::POST, "users"),

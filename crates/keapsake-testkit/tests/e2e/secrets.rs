@@ -1,6 +1,16 @@
 //! SECURITY.md §3 figure: after a full flow, the database (SQLite file + WAL, or a `pg_dump`) and
-//! every log line captured at TRACE level contain none of the secrets that were minted or typed.
+//! every log line captured at TRACE level contain none of the secrets that were minted or typed:
+//! OAuth codes and tokens, the client secret, a password, the session cookie, a legacy API key
+//! used on REST and XML-RPC (successes and faults), a hook's `X-Hook-Secret`, and the password
+//! of an SMTP relay that a queued message went out through.
 
+use keapsake_core::Clock as _;
+use keapsake_core::Secret;
+use keapsake_core::store::{KeyKind, NewApiKey};
+use keapsake_server::mail::smtp::deliver_mail_due;
+use keapsake_server::{AppState, Config, SmtpRelay};
+use keapsake_testkit::hooks::{HookReceiver, Mode};
+use keapsake_testkit::smtp::SmtpSink;
 use keapsake_testkit::{Backend, TestServer, html::Browser};
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -98,6 +108,143 @@ async fn no_secret_reaches_the_database_or_the_logs(backend: Backend) {
         "refresh_token 2".into(),
         tok2["refresh_token"].as_str().unwrap().into(),
     ));
+
+    let at = tok2["access_token"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+
+    // A legacy API key, minted as `keapsake keys create --kind legacy` does, used on REST
+    // (`X-Keap-API-Key`) and on XML-RPC (the key is the first parameter, in the body), in
+    // calls that succeed and calls that fault.
+    let legacy = Secret::generate_hex("", 16);
+    srv.store
+        .create_api_key(NewApiKey {
+            hash: legacy.hash(),
+            display_prefix: format!("{}…", &legacy.expose()[..4]),
+            name: "legacy".into(),
+            kind: KeyKind::Legacy,
+            account_id: srv.account.id,
+            user_id: None,
+            read_only: false,
+            created_at: srv.clock.now(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let key = legacy.expose().to_owned();
+    secrets.push(("legacy API key".into(), key.clone()));
+    let r = http
+        .get(srv.at("crm/rest/v1/contacts"))
+        .header("X-Keap-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let call = |method: &str, params: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>\
+             <param><value><string>{key}</string></value></param>{params}</params></methodCall>"
+        )
+    };
+    for body in [
+        call(
+            "ContactService.add",
+            "<param><value><struct><member><name>FirstName</name><value>Ada</value></member></struct></value></param>",
+        ),
+        call(
+            "ContactService.load",
+            "<param><value><int>999999</int></value></param>",
+        ),
+        call("NoSuchService.nothing", ""),
+        call(
+            "ContactService.add",
+            "<param><value><struct><member><name>Nope</name><value>x</value></member></struct></value></param>",
+        ),
+        call("DataService.query", "<param><value>Contact</value></param>"),
+        call("ContactService.add", "<param><value><struct>"),
+        format!(
+            "<methodCall><methodName>ContactService.add</methodName><params><param><value>{key}</value></param></params>"
+        ),
+    ] {
+        let r = http
+            .post(srv.at("crm/xmlrpc/v1"))
+            .header("content-type", "text/xml")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let _ = r.text().await;
+    }
+
+    // A REST hook: the `X-Hook-Secret` of the handshake is stored only as its SHA-256.
+    let rx = HookReceiver::start(Mode::Echo).await;
+    let r = http
+        .post(srv.at("crm/rest/v1/hooks"))
+        .bearer_auth(&at)
+        .json(&serde_json::json!({"eventKey": "contact.add", "hookUrl": rx.url}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let hook: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(hook["status"], "Verified", "{hook}");
+    let hook_secret = rx
+        .received()
+        .iter()
+        .find_map(|x| x.header("x-hook-secret"))
+        .expect("the handshake carried X-Hook-Secret");
+    secrets.push(("X-Hook-Secret".into(), hook_secret));
+
+    // An SMTP relay with a password: a queued message goes out through it.
+    let sink = SmtpSink::start().await;
+    let smtp_password = Secret::generate_hex("smtp-", 24).expose().to_owned();
+    secrets.push(("SMTP password".into(), smtp_password.clone()));
+    let relay_url = sink
+        .url
+        .replacen("smtp://", &format!("smtp://relayuser:{smtp_password}@"), 1);
+    let r = http
+        .post(srv.at("crm/rest/v1/contacts"))
+        .bearer_auth(&at)
+        .json(&serde_json::json!({"given_name": "Grace",
+            "email_addresses": [{"email": "grace@x.example", "field": "EMAIL1"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let grace = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = http
+        .post(srv.at("crm/rest/v1/emails/queue"))
+        .bearer_auth(&at)
+        .json(
+            &serde_json::json!({"contacts": [grace], "user_id": user.id.0, "subject": "Hi",
+            "plain_content": keapsake_core::messaging::encode_base64(b"Hello")}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let node = AppState::new(
+        srv.store.clone(),
+        srv.clock.clone(),
+        Config {
+            smtp: Some(SmtpRelay::parse(&relay_url).unwrap()),
+            ..Config::default()
+        },
+    );
+    tracing::info!(relay = ?node.config.smtp, "relay configured");
+    let report = deliver_mail_due(&node, srv.clock.now()).await.unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(sink.received().len(), 1);
+    assert_eq!(sink.auths().len(), 1, "the relay was logged in to");
+    // Deliveries of the hook (the contact above) have been attempted by the worker.
+    for _ in 0..50 {
+        if !rx.deliveries().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     let mut haystacks: Vec<(String, Vec<u8>)> = Vec::new();
     match backend {
