@@ -300,8 +300,8 @@ async fn subscription(state: &AppState, batch: &ClaimedBatch) -> Option<Subscrip
     serde_json::from_value(rec.data).ok()
 }
 
-/// Sets a subscription's status (unless it changed owner of its URL meanwhile, which the
-/// edit re-checks by key).
+/// Sets a subscription's status in one atomic edit of its record; a failure is logged (the
+/// caller has already finished with the rows, so there is nothing to roll back).
 pub(crate) async fn set_status(
     state: &AppState,
     account: keapsake_core::AccountId,
