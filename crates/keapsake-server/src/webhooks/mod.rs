@@ -82,11 +82,15 @@ impl std::fmt::Debug for HookConfig {
     }
 }
 
-/// The outbound side: policy, guarded resolver and HTTP client, built once per state.
+/// The outbound side: policy, guarded resolver and HTTP client. The client is built on first
+/// use (not on the start-up path), and never replaced by a default one: a client without the
+/// guarded resolver and the no-redirect policy would bypass the SSRF checks.
 pub(crate) struct Outbound {
     pub policy: Arc<NetPolicy>,
     pub resolver: GuardedResolver,
-    client: reqwest::Client,
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    connect_timeout: Duration,
+    timeout: Duration,
     /// This process's lease owner name.
     pub owner: String,
     /// Production profile: hook URLs must be https (unless allow-listed).
@@ -103,22 +107,33 @@ impl Outbound {
             inner: cfg.resolver.clone(),
             policy: policy.clone(),
         };
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(resolver.clone()))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(cfg.connect_timeout)
-            .timeout(cfg.timeout)
-            .user_agent(concat!("keapsake-hooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
         Self {
             policy,
             resolver,
-            client,
+            client: std::sync::OnceLock::new(),
+            connect_timeout: cfg.connect_timeout,
+            timeout: cfg.timeout,
             owner: format!("node-{}", Secret::generate_hex("", 8).expose()),
             https_only: production,
         }
+    }
+
+    /// The HTTP client, built on first use.
+    fn client(&self) -> Result<&reqwest::Client, String> {
+        self.client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .dns_resolver(Arc::new(self.resolver.clone()))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy()
+                    .connect_timeout(self.connect_timeout)
+                    .timeout(self.timeout)
+                    .user_agent(concat!("keapsake-hooks/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build the hook HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Checks a URL as a subscription would: literal addresses and (by resolving it) names.
@@ -140,7 +155,7 @@ impl Outbound {
     ) -> Result<reqwest::Response, String> {
         let url = ssrf::check_url(url, &self.policy, self.https_only).map_err(|e| e.to_string())?;
         let mut req = self
-            .client
+            .client()?
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
