@@ -52,6 +52,8 @@ pub enum RecordKind {
     Subscription,
     /// An e-mail template (XML-RPC `APIEmailService.addEmailTemplate`).
     EmailTemplate,
+    /// A contact's credit card on file (never the number: `commerce::card`).
+    CreditCard,
 }
 
 impl RecordKind {
@@ -75,6 +77,7 @@ impl RecordKind {
             Self::ProductTombstone => "product_tombstone",
             Self::Subscription => "subscription",
             Self::EmailTemplate => "email_template",
+            Self::CreditCard => "credit_card",
         }
     }
 }

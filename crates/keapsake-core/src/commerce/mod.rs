@@ -12,6 +12,7 @@
 //! goes back. They are unique in the account (a transaction is found from its id alone) and
 //! never reused, without a record of their own.
 
+pub mod card;
 pub mod money;
 pub mod order;
 pub mod product;

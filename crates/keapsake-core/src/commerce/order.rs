@@ -87,6 +87,51 @@ impl ItemType {
             .unwrap_or_default()
     }
 
+    /// The legacy (XML-RPC `addOrderItem`, `OrderItem.ItemType`) code: 0 Unknown, 1 Shipping,
+    /// 2 Tax, 3 Service & Misc, 4 Product, 5 Upsell, 6 Finance Charge, 7 Special, 8 Program,
+    /// 9 Subscription Plan, 10–14 the specials; `TIP` and `OTHER` have none and read as 3.
+    pub fn code(self) -> i64 {
+        match self {
+            ItemType::Unknown => 0,
+            ItemType::Shipping => 1,
+            ItemType::Tax => 2,
+            ItemType::Service | ItemType::Tip | ItemType::Other => 3,
+            ItemType::Product => 4,
+            ItemType::Upsell => 5,
+            ItemType::FinanceCharge => 6,
+            ItemType::Special => 7,
+            ItemType::Program => 8,
+            ItemType::Subscription => 9,
+            ItemType::SpecialFreeTrialDays => 10,
+            ItemType::SpecialOrderTotal => 11,
+            ItemType::SpecialProduct => 12,
+            ItemType::SpecialCategory => 13,
+            ItemType::SpecialShipping => 14,
+        }
+    }
+
+    /// The type of a legacy code (see [`ItemType::code`]).
+    pub fn from_code(code: i64) -> Option<ItemType> {
+        Some(match code {
+            0 => ItemType::Unknown,
+            1 => ItemType::Shipping,
+            2 => ItemType::Tax,
+            3 => ItemType::Service,
+            4 => ItemType::Product,
+            5 => ItemType::Upsell,
+            6 => ItemType::FinanceCharge,
+            7 => ItemType::Special,
+            8 => ItemType::Program,
+            9 => ItemType::Subscription,
+            10 => ItemType::SpecialFreeTrialDays,
+            11 => ItemType::SpecialOrderTotal,
+            12 => ItemType::SpecialProduct,
+            13 => ItemType::SpecialCategory,
+            14 => ItemType::SpecialShipping,
+            _ => return None,
+        })
+    }
+
     /// Discounts: every `SPECIAL*` type counts against the total (§8.4).
     pub fn is_discount(self) -> bool {
         matches!(
@@ -376,6 +421,12 @@ pub struct Item {
     pub quantity: i64,
     /// Type.
     pub item_type: ItemType,
+    /// Notes (XML-RPC `addOrderItem`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// The subscription plan sold, for a `SUBSCRIPTION` line (XML-RPC `placeOrder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<i64>,
 }
 
 impl Item {
@@ -422,7 +473,7 @@ impl Item {
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "notes": Value::Null,
+            "notes": self.notes,
             "price": self.price.to_json(),
             "cost": 0.0,
             "discount": 0.0,
@@ -443,7 +494,7 @@ impl Item {
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "notes": Value::Null,
+            "notes": self.notes,
             "price": self.price.to_json(),
             "cost": 0.0,
             "discount": 0.0,
@@ -509,6 +560,8 @@ pub struct NewPayment {
     pub credit_card_id: Option<i64>,
     /// Gateway chosen.
     pub payment_gateway_id: Option<String>,
+    /// The legacy payment type (XML-RPC), kept on the payment.
+    pub pay_type: Option<String>,
 }
 
 impl NewPayment {
@@ -569,6 +622,7 @@ impl NewPayment {
                 None => None,
                 Some(v) => text(v, "payment_gateway_id", MAX_TEXT)?,
             },
+            pay_type: None,
         })
     }
 
@@ -612,9 +666,25 @@ pub struct Payment {
     /// Refunded (counts in `refund_total`, not in `total_paid`).
     #[serde(default)]
     pub refunded: bool,
+    /// The legacy payment type as recorded by XML-RPC `addManualPayment` (`Cash`, `Check`,
+    /// `Money Order`, `PayPal`, …); `None` for REST payments, which read as the method's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_type: Option<String>,
 }
 
 impl Payment {
+    /// The legacy payment type (`Payment.PayType`): as recorded by XML-RPC, else the method's
+    /// (`Cash`, `Check`, `Credit Card`, `Token`).
+    pub fn legacy_type(&self) -> &str {
+        match (&self.pay_type, self.method) {
+            (Some(t), _) => t,
+            (None, PaymentMethod::Cash) => "Cash",
+            (None, PaymentMethod::Check) => "Check",
+            (None, PaymentMethod::CreditCard) => "Credit Card",
+            (None, PaymentMethod::Token) => "Token",
+        }
+    }
+
     fn status(&self) -> &'static str {
         if self.refunded {
             "REFUNDED"
@@ -954,6 +1024,8 @@ impl OrderDoc {
             price: new.price.unwrap_or(product.price),
             quantity: new.quantity,
             item_type: new.item_type,
+            notes: None,
+            plan_id: None,
         };
         self.order_items.push(item.clone());
         if let Err(e) = self.totals() {
@@ -1065,6 +1137,7 @@ impl OrderDoc {
             apply_to_commissions: new.apply_to_commissions,
             credit_card_id: new.credit_card_id,
             refunded: false,
+            pay_type: new.pay_type.clone(),
         };
         self.payments_created = created;
         self.payments.push(payment.clone());
