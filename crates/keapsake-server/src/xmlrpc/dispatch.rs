@@ -16,7 +16,14 @@ use tokio::sync::OnceCell;
 use tower::ServiceExt as _;
 
 /// The services keapsake answers (others: `[UnknownMethod]`).
-const SERVICES: &[&str] = &["ContactService", "DataService", "APIEmailService"];
+const SERVICES: &[&str] = &[
+    "ContactService",
+    "DataService",
+    "APIEmailService",
+    "InvoiceService",
+    "OrderService",
+    "ProductService",
+];
 
 /// Whether `Service.method` names a service keapsake offers (for `echo`).
 pub fn known_service(method: &str) -> bool {
@@ -37,6 +44,9 @@ pub async fn dispatch(cx: &Cx, method: &str, args: Args) -> XResult<XValue> {
         "ContactService" => services::contact::call(cx, name, args).await,
         "DataService" => services::data::call(cx, name, args).await,
         "APIEmailService" => services::email::call(cx, name, args).await,
+        "InvoiceService" => services::invoice::call(cx, name, args).await,
+        "OrderService" => services::order::call(cx, name, args).await,
+        "ProductService" => services::product::call(cx, name, args).await,
         _ => Err(Fault::unknown_method(method)),
     }
     .map_err(|f| {
@@ -151,16 +161,7 @@ impl Cx {
             .and_then(Value::as_str)
             .unwrap_or("Request refused")
             .to_owned();
-        Err(match status {
-            StatusCode::NOT_FOUND => Fault::not_found(),
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Fault::invalid(message),
-            StatusCode::FORBIDDEN => Fault::new(Code::InvalidKey, message),
-            StatusCode::CONFLICT => Fault::new(Code::DuplicateRecord, message),
-            _ => {
-                tracing::error!(status = %status, "xml-rpc internal REST call failed");
-                Fault::internal()
-            }
-        })
+        Err(crate::error::ApiError::new(status, message).into())
     }
 }
 
@@ -222,6 +223,37 @@ impl Args {
     pub fn int(&self, i: usize) -> XResult<i64> {
         as_int(self.get(i)?)
             .ok_or_else(|| Fault::invalid(format!("Parameter {} must be an integer", i + 1)))
+    }
+
+    /// A double (`<double>`, an integer, a numeric string).
+    ///
+    /// # Errors
+    /// `[InvalidParameter]`.
+    pub fn double(&self, i: usize) -> XResult<f64> {
+        let bad = || Fault::invalid(format!("Parameter {} must be a number", i + 1));
+        let d = match self.get(i)? {
+            XValue::Double(d) => *d,
+            #[allow(clippy::cast_precision_loss, reason = "amounts are far below 2^53")]
+            XValue::Int(n) => *n as f64,
+            XValue::Str(s) => s.trim().parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        };
+        if d.is_finite() { Ok(d) } else { Err(bad()) }
+    }
+
+    /// An array of integers (a single integer is taken as a one-element array; an empty
+    /// string or `<nil/>` as none).
+    ///
+    /// # Errors
+    /// `[InvalidParameter]`.
+    pub fn ints(&self, i: usize) -> XResult<Vec<i64>> {
+        let bad = || Fault::invalid(format!("Parameter {} must be an array of integers", i + 1));
+        match self.get(i)? {
+            XValue::Array(items) => items.iter().map(|v| as_int(v).ok_or_else(bad)).collect(),
+            XValue::Nil => Ok(Vec::new()),
+            XValue::Str(s) if s.trim().is_empty() => Ok(Vec::new()),
+            v => Ok(vec![as_int(v).ok_or_else(bad)?]),
+        }
     }
 
     /// A string (scalars other than strings are accepted in their text form).

@@ -144,6 +144,27 @@ impl From<StoreError> for Fault {
     }
 }
 
+impl From<crate::error::ApiError> for Fault {
+    /// A REST error as a fault: 404 → `[RecordNotFound]`, 400/422 → `[InvalidParameter]` with
+    /// REST's message, 403 → `[InvalidKey]`, 409 → `[DuplicateRecord]`, anything else →
+    /// `[DatabaseError]` (the cause is logged, never sent).
+    fn from(e: crate::error::ApiError) -> Self {
+        use axum::http::StatusCode;
+        match e.status {
+            StatusCode::NOT_FOUND => Fault::not_found(),
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+                Fault::invalid(e.message.into_owned())
+            }
+            StatusCode::FORBIDDEN => Fault::new(Code::InvalidKey, e.message.into_owned()),
+            StatusCode::CONFLICT => Fault::new(Code::DuplicateRecord, e.message.into_owned()),
+            status => {
+                tracing::error!(status = %status, "xml-rpc internal REST call failed");
+                Fault::internal()
+            }
+        }
+    }
+}
+
 /// Shortest string treated as a key by [`without_keys`] (imported keys have at least 16).
 const MIN_KEY: usize = 16;
 

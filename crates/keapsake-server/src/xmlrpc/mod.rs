@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod codec;
+pub mod commerce;
 pub mod dispatch;
 pub mod fault;
 pub mod query;

@@ -174,6 +174,11 @@ fn compare(ty: Ty, value: &XValue, operand: &str) -> Option<std::cmp::Ordering> 
 
 fn equals(ty: Ty, value: &XValue, operand: &str) -> bool {
     match ty {
+        // `{'Id': '%'}` is the iSDK idiom for "every row": a pattern on a number matches its
+        // text.
+        Ty::Int | Ty::Double | Ty::BoolInt if operand.contains('%') => {
+            like(operand, &text_of(value))
+        }
         Ty::Int | Ty::Double | Ty::BoolInt => {
             compare(ty, value, operand).is_some_and(std::cmp::Ordering::is_eq)
         }
@@ -291,5 +296,15 @@ mod tests {
             Test::Cmp(Op::Ge, "2017-01-01 00:00:00".into())
         );
         assert_eq!(parse_text("~<~5"), Test::Cmp(Op::Lt, "5".into()));
+    }
+
+    #[test]
+    fn a_pattern_on_a_number_matches_its_text() {
+        assert!(equals(Ty::Int, &XValue::Int(42), "%"));
+        assert!(equals(Ty::Int, &XValue::Int(42), "4%"));
+        assert!(!equals(Ty::Int, &XValue::Int(42), "5%"));
+        assert!(equals(Ty::Double, &XValue::Double(2.5), "2.%"));
+        assert!(equals(Ty::Int, &XValue::Int(42), "42"));
+        assert!(!equals(Ty::Int, &XValue::Int(42), "4"));
     }
 }

@@ -16,4 +16,5 @@ mod serve;
 mod support;
 mod token;
 mod xmlrpc;
+mod xmlrpc_commerce;
 mod xmlrpc_tables;

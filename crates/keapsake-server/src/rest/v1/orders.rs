@@ -65,7 +65,8 @@ fn body_object(body: Value) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn doc(record: &Record) -> Result<OrderDoc, ApiError> {
+/// The order document of a record.
+pub(crate) fn doc(record: &Record) -> Result<OrderDoc, ApiError> {
     OrderDoc::from_value(&record.data).map_err(unreadable)
 }
 
@@ -103,7 +104,12 @@ async fn render_one(
         .ok_or_else(|| unreadable("a rendered page lost its record".to_owned()))
 }
 
-async fn load(state: &AppState, account: AccountId, id: i64) -> Result<Record, ApiError> {
+/// An order record of this account (404 otherwise).
+pub(crate) async fn load(
+    state: &AppState,
+    account: AccountId,
+    id: i64,
+) -> Result<Record, ApiError> {
     state
         .store
         .get_record(account, RecordKind::Order, id)
@@ -113,7 +119,7 @@ async fn load(state: &AppState, account: AccountId, id: i64) -> Result<Record, A
 
 /// The products of `ids` as order items keep them; 400 naming the first that does not exist
 /// in this account.
-async fn products(
+pub(crate) async fn products(
     state: &AppState,
     account: AccountId,
     ids: &[i64],
@@ -139,7 +145,7 @@ async fn products(
 }
 
 /// Runs an atomic edit of an order that also produces a value for the response.
-async fn edit_order<T: Send + 'static>(
+pub(crate) async fn edit_order<T: Send + 'static>(
     state: &AppState,
     account: AccountId,
     id: i64,

@@ -3,3 +3,6 @@
 pub mod contact;
 pub mod data;
 pub mod email;
+pub mod invoice;
+pub mod order;
+pub mod product;

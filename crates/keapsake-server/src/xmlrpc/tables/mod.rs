@@ -11,6 +11,7 @@
 //! A new table is a module here and one line in [`lookup`].
 
 pub mod action;
+pub mod commerce;
 pub mod contact;
 pub mod generic;
 pub mod lead;
@@ -162,6 +163,15 @@ pub fn lookup(name: &str) -> XResult<&'static dyn Table> {
         "Lead" => &lead::LEAD,
         "ContactAction" => &action::CONTACT_ACTION,
         "Product" => &product::PRODUCT,
+        "Job" => &commerce::JOB,
+        "Invoice" => &commerce::INVOICE,
+        "OrderItem" => &commerce::ORDER_ITEM,
+        "InvoiceItem" => &commerce::INVOICE_ITEM,
+        "Payment" => &commerce::PAYMENT,
+        "InvoicePayment" => &commerce::INVOICE_PAYMENT,
+        "SubscriptionPlan" => &commerce::SUBSCRIPTION_PLAN,
+        "RecurringOrder" => &commerce::RECURRING_ORDER,
+        "CreditCard" => &commerce::CREDIT_CARD,
         _ => return Err(Fault::no_table(&super::fault::printable(name, 80))),
     })
 }
