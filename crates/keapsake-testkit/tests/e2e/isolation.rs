@@ -1665,6 +1665,49 @@ const XTABLES: &[(&str, Kind, &str, &[&str])] = &[
         "CreationNotes",
         &["Id", "ActionDescription", "CreationNotes", "ContactId"],
     ),
+    (
+        "Product",
+        Kind::Product,
+        "ShortDescription",
+        &["Id", "ProductName", "Description"],
+    ),
+    (
+        "Job",
+        Kind::Order,
+        "JobNotes",
+        &["Id", "JobTitle", "ContactId"],
+    ),
+    (
+        "Invoice",
+        Kind::Order,
+        "Description",
+        &["Id", "Description", "ContactId", "InvoiceTotal"],
+    ),
+    (
+        "OrderItem",
+        Kind::OrderItem,
+        "Notes",
+        &["Id", "ItemName", "ItemDescription", "OrderId"],
+    ),
+    (
+        "InvoiceItem",
+        Kind::OrderItem,
+        "Description",
+        &["Id", "Description", "InvoiceId"],
+    ),
+    (
+        "Payment",
+        Kind::Transaction,
+        "PayNote",
+        &["Id", "PayNote", "PayAmt", "InvoiceId"],
+    ),
+];
+
+/// Reads whose answer holds no text of the record (a count, an amount): detected by differing
+/// from a missing id's answer, not by [`MARKER`].
+const XNUMERIC: &[&str] = &[
+    "ProductService.getInventory",
+    "InvoiceService.calculateAmountOwed",
 ];
 
 fn xid(kind: Kind, id: i64) -> i64 {
@@ -1777,6 +1820,128 @@ fn xcalls(id: &dyn Fn(Kind) -> i64) -> Vec<(XCall, Vec<Kind>)> {
             vec![],
         ));
     }
+    // Commerce services (`keap/xmlrpc.md` §4.4–§4.6) on A's order, product and contact.
+    let (o, p) = (id(Kind::Order), id(Kind::Product));
+    let when = XValue::Str("2026-03-01 09:00:00".to_owned());
+    let commerce: Vec<(&'static str, Vec<XValue>, bool, Vec<Kind>)> = vec![
+        (
+            "InvoiceService.calculateAmountOwed",
+            vec![XValue::Int(o)],
+            false,
+            vec![Kind::Order],
+        ),
+        (
+            "InvoiceService.getPayments",
+            vec![XValue::Int(o)],
+            false,
+            vec![Kind::Order],
+        ),
+        (
+            "InvoiceService.addOrderItem",
+            vec![
+                XValue::Int(o),
+                XValue::Int(p),
+                XValue::Int(4),
+                XValue::Double(1.0),
+                XValue::Int(1),
+                xs("intruder"),
+                xs(""),
+            ],
+            true,
+            vec![Kind::Order, Kind::Product],
+        ),
+        (
+            "InvoiceService.addManualPayment",
+            vec![
+                XValue::Int(o),
+                XValue::Double(0.01),
+                when.clone(),
+                xs("Cash"),
+                xs("intruder"),
+                XValue::Bool(false),
+            ],
+            true,
+            vec![Kind::Order],
+        ),
+        (
+            "InvoiceService.chargeInvoice",
+            vec![
+                XValue::Int(o),
+                xs("intruder"),
+                XValue::Int(0),
+                XValue::Int(0),
+                XValue::Bool(false),
+            ],
+            true,
+            vec![Kind::Order],
+        ),
+        (
+            "InvoiceService.recalculateTax",
+            vec![XValue::Int(o)],
+            true,
+            vec![Kind::Order],
+        ),
+        (
+            "InvoiceService.deleteInvoice",
+            vec![XValue::Int(o)],
+            true,
+            vec![Kind::Order],
+        ),
+        (
+            "InvoiceService.createBlankOrder",
+            vec![
+                XValue::Int(c),
+                xs("intruder"),
+                when,
+                XValue::Int(0),
+                XValue::Int(0),
+            ],
+            true,
+            vec![Kind::Contact],
+        ),
+        (
+            "OrderService.placeOrder",
+            vec![
+                XValue::Int(c),
+                XValue::Int(0),
+                XValue::Int(0),
+                XValue::Array(vec![XValue::Int(p)]),
+                XValue::Array(vec![]),
+                XValue::Bool(false),
+                XValue::Array(vec![]),
+            ],
+            true,
+            vec![Kind::Contact, Kind::Product],
+        ),
+        (
+            "ProductService.getInventory",
+            vec![XValue::Int(p)],
+            false,
+            vec![Kind::Product],
+        ),
+        (
+            "ProductService.increaseInventory",
+            vec![XValue::Int(p), XValue::Int(3)],
+            true,
+            vec![Kind::Product],
+        ),
+        (
+            "ProductService.decrementInventory",
+            vec![XValue::Int(p)],
+            true,
+            vec![Kind::Product],
+        ),
+    ];
+    for (method, params, write, kinds) in commerce {
+        out.push((
+            XCall {
+                method,
+                params,
+                write,
+            },
+            kinds,
+        ));
+    }
     out.push((
         XCall {
             method: "ContactService.findByEmail",
@@ -1886,7 +2051,7 @@ async fn xmlrpc_column(
         let (s2, r2) = xsend(&client, &url, &a_cred, &nowhere).await;
         assert_eq!((s1, s2), (200, 200), "{}", xdescribe(&mine));
         assert!(
-            r1.contains(MARKER),
+            r1.contains(MARKER) || XNUMERIC.contains(&mine.method),
             "{}: A's own key reads A's record: {r1}",
             xdescribe(&mine)
         );

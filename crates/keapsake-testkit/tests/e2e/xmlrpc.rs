@@ -559,3 +559,344 @@ async fn one_contact_through_both_apis(backend: Backend) {
 }
 
 on_both_stores!(one_contact_through_both_apis);
+
+fn money(v: &XValue) -> f64 {
+    match v {
+        XValue::Double(d) => *d,
+        other => panic!("not a double: {other:?}"),
+    }
+}
+
+/// One order made and paid through both APIs (`keap/xmlrpc.md` §4.4–§4.5, §5.3): after each
+/// step the `Invoice`/`OrderItem`/`Payment` rows and REST's order agree, and the order and
+/// payment hooks fire for XML-RPC writes exactly as for REST's.
+async fn one_order_through_both_apis(backend: Backend) {
+    let srv = TestServer::start_with(
+        backend,
+        TestOptions {
+            hooks: Some(HookConfig {
+                worker: false,
+                timeout: std::time::Duration::from_secs(5),
+                connect_timeout: std::time::Duration::from_secs(2),
+                ..HookConfig::default()
+            }),
+            profile: Some(Profile::Sandbox),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let api = Apis::new(&srv).await;
+    let rx = HookReceiver::start(Mode::Echo).await;
+    for key in ["order.add", "order.delete", "invoice.payment.add"] {
+        let sub = api
+            .rest(
+                reqwest::Method::POST,
+                "hooks",
+                Some(json!({"eventKey": key, "hookUrl": rx.url})),
+            )
+            .await;
+        assert_eq!(sub["status"], "Verified", "{sub}");
+    }
+    rx.clear();
+
+    // 1. XML-RPC: a contact, two products, a blank order, two lines, a manual payment.
+    let c = int(&api
+        .call(
+            "ContactService.add",
+            &[st(&[
+                ("FirstName", s("Ada")),
+                ("Email", s("ada@example.com")),
+            ])],
+        )
+        .await);
+    let widget = int(&api
+        .call(
+            "DataService.add",
+            &[
+                s("Product"),
+                st(&[
+                    ("ProductName", s("Widget")),
+                    ("ProductPrice", XValue::Double(12.5)),
+                ]),
+            ],
+        )
+        .await);
+    let gadget = api
+        .rest(
+            reqwest::Method::POST,
+            "products",
+            Some(json!({"product_name": "Gadget", "product_price": 3.25})),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("a product id");
+    let inv = int(&api
+        .call(
+            "InvoiceService.createBlankOrder",
+            &[i(c), s("Mixed order"), s("2027-01-15 10:00:00"), i(0), i(0)],
+        )
+        .await);
+    api.call(
+        "InvoiceService.addOrderItem",
+        &[
+            i(inv),
+            i(widget),
+            i(4),
+            XValue::Double(12.5),
+            i(2),
+            s("two"),
+            s(""),
+        ],
+    )
+    .await;
+    api.call(
+        "InvoiceService.addOrderItem",
+        &[
+            i(inv),
+            i(0),
+            i(1),
+            XValue::Double(5.0),
+            i(1),
+            s("Shipping"),
+            s(""),
+        ],
+    )
+    .await;
+    api.call(
+        "InvoiceService.addManualPayment",
+        &[
+            i(inv),
+            XValue::Double(10.0),
+            s("2027-01-15 11:00:00"),
+            s("Check"),
+            s("deposit"),
+            XValue::Bool(false),
+        ],
+    )
+    .await;
+
+    // 2. REST: another line and a payment on the same order.
+    api.rest(
+        reqwest::Method::POST,
+        &format!("orders/{inv}/items"),
+        Some(json!({"product_id": gadget, "quantity": 4})),
+    )
+    .await;
+    api.rest(
+        reqwest::Method::POST,
+        &format!("orders/{inv}/payments"),
+        Some(json!({"payment_amount": "8.00", "payment_method_type": "CASH", "notes": "cash"})),
+    )
+    .await;
+
+    // 3. Both views agree: totals, lines, payments.
+    let order = api
+        .rest(reqwest::Method::GET, &format!("orders/{inv}"), None)
+        .await;
+    assert_eq!(order["title"], "Mixed order");
+    assert_eq!(order["contact"]["id"], c);
+    let total = order["total"].as_f64().expect("total");
+    assert!((total - 43.0).abs() < 1e-9, "{order}");
+    let XValue::Array(invoices) = api
+        .call(
+            "DataService.query",
+            &[
+                s("Invoice"),
+                i(10),
+                i(0),
+                st(&[("Id", i(inv))]),
+                fields(&[
+                    "Id",
+                    "ContactId",
+                    "JobId",
+                    "InvoiceTotal",
+                    "TotalPaid",
+                    "TotalDue",
+                    "PayStatus",
+                ]),
+            ],
+        )
+        .await
+    else {
+        panic!("an array")
+    };
+    let row = &invoices[0];
+    for (xml, rest) in [
+        ("InvoiceTotal", "total"),
+        ("TotalPaid", "total_paid"),
+        ("TotalDue", "total_due"),
+    ] {
+        let a = money(get(row, xml).expect(xml));
+        let b = order[rest].as_f64().expect(rest);
+        assert!((a - b).abs() < 1e-9, "{xml} {a} vs {rest} {b}");
+    }
+    assert_eq!(int(get(row, "JobId").expect("JobId")), inv);
+    let owed = money(
+        &api.call("InvoiceService.calculateAmountOwed", &[i(inv)])
+            .await,
+    );
+    assert!((owed - 25.0).abs() < 1e-9, "{owed}");
+    let XValue::Array(lines) = api
+        .call(
+            "DataService.query",
+            &[
+                s("OrderItem"),
+                i(10),
+                i(0),
+                st(&[("OrderId", i(inv))]),
+                fields(&["Id", "ProductId", "ItemName", "Qty", "PPU", "ItemType"]),
+            ],
+        )
+        .await
+    else {
+        panic!("an array")
+    };
+    let rest_items = order["order_items"].as_array().expect("items");
+    assert_eq!(lines.len(), 3);
+    assert_eq!(rest_items.len(), 3);
+    for (row, item) in lines.iter().zip(rest_items) {
+        assert_eq!(
+            int(get(row, "Id").expect("Id")),
+            item["id"].as_i64().expect("id")
+        );
+        assert_eq!(
+            int(get(row, "Qty").expect("Qty")),
+            item["quantity"].as_i64().expect("quantity")
+        );
+        let ppu = money(get(row, "PPU").expect("PPU"));
+        assert!((ppu - item["price"].as_f64().expect("price")).abs() < 1e-9);
+        assert_eq!(text(row, "ItemName").as_deref(), item["name"].as_str());
+    }
+    assert_eq!(
+        int(get(&lines[1], "ItemType").expect("ItemType")),
+        1,
+        "shipping"
+    );
+    assert_eq!(order["order_items"][1]["type"], "SHIPPING");
+    let XValue::Array(pays) = api.call("InvoiceService.getPayments", &[i(inv)]).await else {
+        panic!("an array")
+    };
+    let rest_pays = api
+        .rest(
+            reqwest::Method::GET,
+            &format!("orders/{inv}/payments"),
+            None,
+        )
+        .await;
+    let rest_pays = rest_pays.as_array().expect("payments");
+    assert_eq!(pays.len(), 2);
+    assert_eq!(rest_pays.len(), 2);
+    for (row, p) in pays.iter().zip(rest_pays) {
+        assert_eq!(
+            int(get(row, "Id").expect("Id")),
+            p["id"].as_i64().expect("id")
+        );
+        let amt = money(get(row, "PayAmt").expect("PayAmt"));
+        assert!((amt - p["amount"].as_f64().expect("amount")).abs() < 1e-9);
+    }
+    assert_eq!(text(&pays[0], "PayType").as_deref(), Some("Check"));
+    assert_eq!(text(&pays[1], "PayType").as_deref(), Some("Cash"));
+
+    // 4. placeOrder with a card on file pays at once; REST sees it PAID.
+    let card = {
+        use keapsake_core::commerce::card::{CardDoc, NewCard};
+        use keapsake_core::records::{Edited, NewRecord, RecordKind};
+        let body = json!({"card_number": "4111111111111111", "expiration_month": 12, "expiration_year": 2030});
+        let new = NewCard::parse(body.as_object().expect("object"), srv.clock.now().date())
+            .expect("a card");
+        let doc = CardDoc::create(c, &new);
+        match srv
+            .store
+            .insert_record(
+                srv.account.id,
+                RecordKind::CreditCard,
+                Box::new(move |_| {
+                    Ok(NewRecord {
+                        keys: doc.keys(),
+                        data: doc.to_value(),
+                    })
+                }),
+                srv.clock.now(),
+            )
+            .await
+            .expect("insert")
+        {
+            Edited::Updated(r) => r.id,
+            Edited::Rejected(m) => panic!("{m}"),
+        }
+    };
+    let placed = api
+        .call(
+            "OrderService.placeOrder",
+            &[
+                i(c),
+                i(card),
+                i(0),
+                XValue::Array(vec![i(widget), i(gadget)]),
+                XValue::Array(vec![]),
+                XValue::Bool(false),
+                XValue::Array(vec![]),
+                i(0),
+                i(0),
+            ],
+        )
+        .await;
+    assert_eq!(text(&placed, "Successful").as_deref(), Some("true"));
+    assert_eq!(text(&placed, "Code").as_deref(), Some("APPROVED"));
+    let second: i64 = text(&placed, "OrderId")
+        .expect("OrderId")
+        .parse()
+        .expect("a number");
+    let o2 = api
+        .rest(reqwest::Method::GET, &format!("orders/{second}"), None)
+        .await;
+    assert_eq!(o2["status"], "PAID", "{o2}");
+    assert_eq!(o2["total_paid"], json!(15.75));
+
+    // 5. A blank order deleted through XML-RPC is gone from REST.
+    let blank = int(&api
+        .call(
+            "InvoiceService.createBlankOrder",
+            &[i(c), s("Oops"), s("2027-01-16 10:00:00"), i(0), i(0)],
+        )
+        .await);
+    assert_eq!(
+        api.call("InvoiceService.deleteInvoice", &[i(blank)]).await,
+        XValue::Bool(true)
+    );
+    let gone = api
+        .http
+        .get(format!("{}orders/{blank}", api.rest))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(gone.status().as_u16(), 404);
+
+    // 6. Hooks: order.add for the three orders, order.delete for the blank one, one
+    //    invoice.payment.add per payment-adding change (two on the first order, one on the
+    //    second), each naming its order.
+    let report = deliver_due(&srv.state, srv.clock.now()).await;
+    assert!(report.delivered >= 1, "{report:?}");
+    let ids = |event: &str| -> Vec<i64> {
+        let mut v: Vec<i64> = rx
+            .deliveries()
+            .iter()
+            .filter(|d| d.json["event_key"] == event)
+            .flat_map(|d| {
+                d.json["object_keys"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|k| k["id"].as_i64())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(ids("order.add"), vec![inv, second, blank]);
+    assert_eq!(ids("order.delete"), vec![blank]);
+    assert_eq!(ids("invoice.payment.add"), vec![inv, inv, second]);
+}
+
+on_both_stores!(one_order_through_both_apis);
