@@ -487,6 +487,60 @@ class KeapPython(ClientTestCase):
         with self.assertRaises(KeapXMLRPCException):
             x.ContactService.load(999999, ["Id"])
 
+    def test_54_xmlrpc_order_payment_card_and_inventory(self):
+        """An order placed and paid over XML-RPC (`InvoiceService`, `OrderService.placeOrder`,
+        `ProductService`), seen through REST by the same library."""
+        from keap.exceptions import KeapXMLRPCException
+        x = self.xml
+        email = unique("xmlorder") + "@example.com"
+        cid = x.ContactService.add({"FirstName": "Orderly", "Email": email})
+        pid = self.call("XML DataService.add Product", x.DataService.add,
+                        "Product", {"ProductName": unique("xml-product"), "ProductPrice": 12.5})
+        inv = self.call("XML InvoiceService.createBlankOrder", x.InvoiceService.createBlankOrder,
+                        cid, "Compat XML order", datetime(2027, 1, 15, 10, 0, 0), 0, 0)
+        self.assertIsInstance(inv, int)
+        self.assertIs(self.call("XML InvoiceService.addOrderItem", x.InvoiceService.addOrderItem,
+                                inv, pid, 4, 12.5, 2, "two of them", "gift"), True)
+        self.assertIs(x.InvoiceService.addOrderItem(inv, 0, 1, 4.99, 1, "Shipping", ""), True)
+        self.assertEqual(self.call("XML InvoiceService.calculateAmountOwed",
+                                   x.InvoiceService.calculateAmountOwed, inv), 29.99)
+        self.assertIs(self.call("XML InvoiceService.addManualPayment", x.InvoiceService.addManualPayment,
+                                inv, 9.99, datetime(2027, 1, 15, 11, 0, 0), "Check", "deposit", False), True)
+        pays = self.call("XML InvoiceService.getPayments", x.InvoiceService.getPayments, inv)
+        self.assertEqual([(p["PayAmt"], p["PayType"], p["PayNote"], p["InvoiceId"]) for p in pays],
+                         [(9.99, "Check", "deposit", inv)])
+        # The same order through REST.
+        order = self.call("OrderService.get", self.rest.OrderService.get, inv)
+        self.assertEqual((order["title"], order["total"], order["total_paid"], order["total_due"]),
+                         ("Compat XML order", 29.99, 9.99, 20.0))
+        self.assertEqual([i["quantity"] for i in order["order_items"]], [2, 1])
+        rows = x.DataService.query("OrderItem", 10, 0, {"OrderId": inv}, ["ProductId", "Qty", "PPU", "ItemType"])
+        self.assertEqual(rows, [{"ProductId": pid, "Qty": 2, "PPU": 12.5, "ItemType": 4},
+                                {"Qty": 1, "PPU": 4.99, "ItemType": 1}])
+        # A card on file through the library's REST call, then placeOrder charges it.
+        card = self.call("ContactService.create_credit_card", self.rest.ContactService.create_credit_card,
+                         cid, None, "4111 1111 1111 1111", "Visa", email, "12", "2030", None, None, None,
+                         "Orderly Person", "123")
+        self.assertIsInstance(card.get("id"), int, card)
+        placed = self.call("XML OrderService.placeOrder", x.OrderService.placeOrder,
+                           cid, card["id"], 0, [pid], [], False, [], 0, 0)
+        self.assertEqual((placed["Successful"], placed["Code"]), ("true", "APPROVED"), placed)
+        self.assertEqual(placed["OrderId"], placed["InvoiceId"])
+        paid = self.rest.OrderService.get(int(placed["OrderId"]))
+        self.assertEqual((paid["status"], paid["total_paid"]), ("PAID", 12.5))
+        # What is still due on the first order, charged to the same card.
+        charged = self.call("XML InvoiceService.chargeInvoice", x.InvoiceService.chargeInvoice,
+                            inv, "the rest", card["id"], 0, False)
+        self.assertEqual((charged["Successful"], charged["Code"]), (True, "APPROVED"), charged)
+        self.assertEqual(x.InvoiceService.calculateAmountOwed(inv), 0.0)
+        # Inventory never goes below zero.
+        self.assertIs(self.call("XML ProductService.increaseInventory", x.ProductService.increaseInventory, pid, 3), True)
+        self.assertEqual(x.ProductService.getInventory(pid), 3)
+        with self.assertRaises(KeapXMLRPCException) as ctx:
+            x.ProductService.decreaseInventory(pid, 5)
+        self.assertIn("[InvalidParameter]", str(ctx.exception.__dict__) + str(ctx.exception))
+        self.assertEqual(x.ProductService.getInventory(pid), 3)
+
     # --- products, orders, payments, transactions (rest-v1.md §7–§8) ----------------------------
 
     def new_product(self, **extra):

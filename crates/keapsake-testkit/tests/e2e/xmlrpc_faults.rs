@@ -298,6 +298,76 @@ async fn xmlrpc_faults_never_echo_the_key(backend: Backend) {
             &[sk.clone(), sk.clone(), s("x")],
         ),
     );
+    // Commerce (§4.4–§4.6): the key where ids, codes, names and texts go.
+    add(
+        "key as an invoice id",
+        call(
+            "InvoiceService.calculateAmountOwed",
+            &[sk.clone(), sk.clone()],
+        ),
+    );
+    add(
+        "key as a payment type",
+        call(
+            "InvoiceService.addManualPayment",
+            &[
+                sk.clone(),
+                "<int>1</int>".into(),
+                "<double>1.0</double>".into(),
+                s("2027-01-01 00:00:00"),
+                sk.clone(),
+                s("x"),
+                "<boolean>0</boolean>".into(),
+            ],
+        ),
+    );
+    add(
+        "key as products and promo codes",
+        call(
+            "OrderService.placeOrder",
+            &[
+                sk.clone(),
+                "<int>1</int>".into(),
+                "<int>0</int>".into(),
+                "<int>0</int>".into(),
+                format!("<array><data><value>{k}</value></data></array>"),
+                "<array><data></data></array>".into(),
+                "<boolean>0</boolean>".into(),
+                format!("<array><data><value>{k}</value></data></array>"),
+            ],
+        ),
+    );
+    add(
+        "key as a Job field and value",
+        call(
+            "DataService.update",
+            &[
+                sk.clone(),
+                s("Job"),
+                "<int>1</int>".into(),
+                st(&[(k.as_str(), s("x")), ("OrderType", sk.clone())]),
+            ],
+        ),
+    );
+    add(
+        "key as an order type",
+        call(
+            "DataService.update",
+            &[
+                sk.clone(),
+                s("Job"),
+                "<int>1</int>".into(),
+                st(&[("OrderType", sk.clone())]),
+            ],
+        ),
+    );
+    add(
+        "key as an inventory quantity",
+        call(
+            "ProductService.increaseInventory",
+            &[sk.clone(), "<int>1</int>".into(), sk.clone()],
+        ),
+    );
     // Broken XML around the key.
     let whole = call(
         "ContactService.add",
