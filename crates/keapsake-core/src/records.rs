@@ -54,6 +54,10 @@ pub enum RecordKind {
     EmailTemplate,
     /// A contact's credit card on file (never the number: `commerce::card`).
     CreditCard,
+    /// A link between two contacts (`crm::link`).
+    ContactLink,
+    /// A type of contact link defined by the account (`crm::link`).
+    ContactLinkType,
 }
 
 impl RecordKind {
@@ -78,6 +82,8 @@ impl RecordKind {
             Self::Subscription => "subscription",
             Self::EmailTemplate => "email_template",
             Self::CreditCard => "credit_card",
+            Self::ContactLink => "contact_link",
+            Self::ContactLinkType => "contact_link_type",
         }
     }
 }

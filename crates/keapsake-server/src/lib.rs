@@ -22,6 +22,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod links;
 pub mod mail;
 pub mod middleware;
 pub mod oauth;

@@ -11,6 +11,7 @@
 pub mod contact;
 pub mod custom_field;
 pub mod date;
+pub mod link;
 pub mod tag;
 
 use serde::{Deserialize, Deserializer};

@@ -323,8 +323,8 @@ async fn groups_merge_and_campaigns() {
         call(&h, &k, "ContactService.addToCampaign", &[i(1), i(7)]).await
     );
     insta::assert_snapshot!(
-        "link_contacts",
-        call(&h, &k, "ContactService.linkContacts", &[i(1), i(2), i(1)]).await
+        "campaign_step",
+        call(&h, &k, "ContactService.getNextCampaignStep", &[i(1), i(7)]).await
     );
     insta::assert_snapshot!(
         "category_add",
@@ -839,4 +839,153 @@ async fn hostile_corpus_never_crashes_or_5xx() {
         worst.as_millis()
     );
     assert_eq!((crashes, five_xx), (0, 0));
+}
+
+#[tokio::test]
+async fn contact_links() {
+    let h = Harness::new().await;
+    let k = legacy(&h).await;
+    for (first, email) in [
+        ("Ada", "ada@example.com"),
+        ("Charles", "cb@example.com"),
+        ("Mary", "ms@example.com"),
+    ] {
+        call(
+            &h,
+            &k,
+            "ContactService.add",
+            &[st(&[("FirstName", s(first)), ("Email", s(email))])],
+        )
+        .await;
+    }
+    let spouse = keapsake_server::links::create_link_type(&h.state, h.account.id, "Spouse", 1)
+        .await
+        .expect("a type")
+        .id;
+    let colleague =
+        keapsake_server::links::create_link_type(&h.state, h.account.id, "Colleague", 5)
+            .await
+            .expect("a type")
+            .id;
+    insta::assert_snapshot!(
+        "link_contacts",
+        call(
+            &h,
+            &k,
+            "ContactService.linkContacts",
+            &[i(1), i(2), i(spouse)]
+        )
+        .await
+    );
+    insta::assert_snapshot!(
+        "link_contacts_again",
+        call(
+            &h,
+            &k,
+            "ContactService.linkContacts",
+            &[i(2), i(1), i(spouse)]
+        )
+        .await
+    );
+    insta::assert_snapshot!(
+        "link_beyond_max",
+        call(
+            &h,
+            &k,
+            "ContactService.linkContacts",
+            &[i(1), i(3), i(spouse)]
+        )
+        .await
+    );
+    call(
+        &h,
+        &k,
+        "ContactService.linkContacts",
+        &[i(3), i(1), i(colleague)],
+    )
+    .await;
+    insta::assert_snapshot!(
+        "list_linked",
+        call(&h, &k, "ContactService.listLinkedContacts", &[i(1)]).await
+    );
+    insta::assert_snapshot!(
+        "list_linked_other_side",
+        call(&h, &k, "ContactService.listLinkedContacts", &[i(3)]).await
+    );
+    insta::assert_snapshot!(
+        "link_self",
+        call(
+            &h,
+            &k,
+            "ContactService.linkContacts",
+            &[i(1), i(1), i(colleague)]
+        )
+        .await
+    );
+    insta::assert_snapshot!(
+        "link_unknown_type",
+        call(&h, &k, "ContactService.linkContacts", &[i(1), i(3), i(99)]).await
+    );
+    insta::assert_snapshot!(
+        "link_unknown_contact",
+        call(
+            &h,
+            &k,
+            "ContactService.linkContacts",
+            &[i(1), i(99), i(colleague)]
+        )
+        .await
+    );
+    insta::assert_snapshot!(
+        "list_linked_unknown_contact",
+        call(&h, &k, "ContactService.listLinkedContacts", &[i(99)]).await
+    );
+    insta::assert_snapshot!(
+        "unlink",
+        call(
+            &h,
+            &k,
+            "ContactService.unlinkContacts",
+            &[i(2), i(1), i(spouse)]
+        )
+        .await
+    );
+    insta::assert_snapshot!(
+        "unlink_again",
+        call(
+            &h,
+            &k,
+            "ContactService.unlinkContacts",
+            &[i(2), i(1), i(spouse)]
+        )
+        .await
+    );
+    // The spouse slot is free again.
+    insta::assert_snapshot!(
+        "link_after_unlink",
+        call(
+            &h,
+            &k,
+            "ContactService.linkContacts",
+            &[i(1), i(3), i(spouse)]
+        )
+        .await
+    );
+    // A deleted contact's links are not listed.
+    call(&h, &k, "DataService.delete", &[s("Contact"), i(3)]).await;
+    insta::assert_snapshot!(
+        "list_linked_after_delete",
+        call(&h, &k, "ContactService.listLinkedContacts", &[i(1)]).await
+    );
+    let (ro, _) = h.api_key(KeyKind::Legacy, true, None).await;
+    insta::assert_snapshot!(
+        "link_read_only",
+        call(
+            &h,
+            &ro,
+            "ContactService.linkContacts",
+            &[i(1), i(2), i(colleague)]
+        )
+        .await
+    );
 }

@@ -100,14 +100,46 @@ pub async fn call(cx: &Cx, method: &str, a: Args) -> XResult<XValue> {
             );
             Ok(XValue::Bool(true))
         }
-        "getNextCampaignStep"
-        | "rescheduleCampaignStep"
-        | "runActionSequence"
-        | "linkContacts"
-        | "unlinkContacts"
-        | "listLinkedContacts" => Err(Fault::invalid(format!(
-            "ContactService.{method} is not implemented in keapsake"
-        ))),
+        "linkContacts" | "unlinkContacts" => {
+            a.arity(&[3])?;
+            cx.require_write()?;
+            let (c1, c2, ty) = (a.int(0)?, a.int(1)?, a.int(2)?);
+            let (state, account) = (&cx.state, cx.principal.account_id);
+            if method == "linkContacts" {
+                crate::links::link(state, account, c1, c2, ty).await?;
+                Ok(XValue::Bool(true))
+            } else {
+                Ok(XValue::Bool(
+                    crate::links::unlink(state, account, c1, c2, ty).await?,
+                ))
+            }
+        }
+        "listLinkedContacts" => {
+            a.arity(&[1])?;
+            let listed =
+                crate::links::links_of(&cx.state, cx.principal.account_id, a.int(0)?).await?;
+            Ok(XValue::Array(
+                listed
+                    .into_iter()
+                    .map(|l| {
+                        let mut m = vec![
+                            ("ContactId1".to_owned(), XValue::Int(l.link.contact1_id)),
+                            ("ContactId2".to_owned(), XValue::Int(l.link.contact2_id)),
+                            ("LinkTypeId".to_owned(), XValue::Int(l.link.link_type_id)),
+                        ];
+                        if let Some(n) = l.type_name {
+                            m.push(("LinkTypeName".to_owned(), XValue::Str(n)));
+                        }
+                        XValue::Struct(m)
+                    })
+                    .collect(),
+            ))
+        }
+        "getNextCampaignStep" | "rescheduleCampaignStep" | "runActionSequence" => {
+            Err(Fault::invalid(format!(
+                "ContactService.{method} is not implemented in keapsake"
+            )))
+        }
         _ => Err(Fault::new(Code::UnknownMethod, "")),
     }
 }
