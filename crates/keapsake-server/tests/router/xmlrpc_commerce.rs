@@ -1281,3 +1281,148 @@ async fn commerce_tables_read_the_same_orders_as_rest() {
         .await
     );
 }
+
+#[tokio::test]
+async fn merge_moves_orders_cards_subscriptions_and_links() {
+    let h = Harness::new().await;
+    let (k, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let (keep, p1, _) = world(&h, &k).await;
+    let dup = int(&ok(
+        &h,
+        &k,
+        "ContactService.add",
+        &[st(&[
+            ("FirstName", s("Dup")),
+            ("Email", s("dup@example.com")),
+        ])],
+    )
+    .await);
+    let third = int(&ok(
+        &h,
+        &k,
+        "ContactService.add",
+        &[st(&[
+            ("FirstName", s("Third")),
+            ("Email", s("third@example.com")),
+        ])],
+    )
+    .await);
+    let card_id = card(&h, dup, "4111111111111111").await;
+    let (_, plan) = rest(&h, &k, Method::POST, &format!("/products/{p1}/subscriptions"), Some(json!({"cycle_type": "MONTH", "frequency": 1, "plan_price": 3.0, "subscription_plan_index": 1}))).await;
+    let plan = plan["id"].as_i64().expect("plan id");
+    let placed = ok(
+        &h,
+        &k,
+        "OrderService.placeOrder",
+        &[
+            i(dup),
+            i(card_id),
+            i(0),
+            ints(&[p1]),
+            ints(&[plan]),
+            b(false),
+            XValue::Array(vec![]),
+        ],
+    )
+    .await;
+    assert_eq!(
+        field(&placed, "Code").and_then(XValue::as_text).as_deref(),
+        Some("APPROVED")
+    );
+    let friend = keapsake_server::links::create_link_type(&h.state, h.account.id, "Friend", 3)
+        .await
+        .expect("a type")
+        .id;
+    ok(
+        &h,
+        &k,
+        "ContactService.linkContacts",
+        &[i(dup), i(third), i(friend)],
+    )
+    .await;
+    ok(
+        &h,
+        &k,
+        "ContactService.linkContacts",
+        &[i(dup), i(keep), i(friend)],
+    )
+    .await;
+
+    assert_eq!(
+        ok(&h, &k, "ContactService.merge", &[i(keep), i(dup)]).await,
+        XValue::Bool(true)
+    );
+
+    let (_, o) = rest(&h, &k, Method::GET, "/orders/1", None).await;
+    assert_eq!(o["contact"]["id"], json!(keep), "{o}");
+    assert!(
+        call(
+            &h,
+            &k,
+            "DataService.query",
+            &[
+                s("Invoice"),
+                i(10),
+                i(0),
+                st(&[("ContactId", i(keep))]),
+                arr(&["Id"])
+            ]
+        )
+        .await
+        .contains("<i4>1</i4>")
+    );
+    assert!(
+        call(
+            &h,
+            &k,
+            "DataService.load",
+            &[s("CreditCard"), i(card_id), arr(&["ContactId"])]
+        )
+        .await
+        .contains(&format!("<i4>{keep}</i4>"))
+    );
+    let (_, subs) = rest(
+        &h,
+        &k,
+        Method::GET,
+        &format!("/subscriptions?contact_id={keep}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        subs["subscriptions"].as_array().map(Vec::len),
+        Some(1),
+        "{subs}"
+    );
+    // The link to the third contact now starts at the kept contact; the one between the two
+    // merged contacts is gone.
+    insta::assert_snapshot!(
+        "merged_links",
+        call(&h, &k, "ContactService.listLinkedContacts", &[i(keep)]).await
+    );
+    // The card moved with its owner: it still pays the moved order's contact.
+    let inv = int(&ok(
+        &h,
+        &k,
+        "InvoiceService.createBlankOrder",
+        &[i(keep), s("after merge"), date(), i(0), i(0)],
+    )
+    .await);
+    ok(
+        &h,
+        &k,
+        "InvoiceService.addOrderItem",
+        &[i(inv), i(p1), i(4), d(1.0), i(1), s(""), s("")],
+    )
+    .await;
+    assert!(
+        call(
+            &h,
+            &k,
+            "InvoiceService.chargeInvoice",
+            &[i(inv), s(""), i(card_id), i(0), b(false)]
+        )
+        .await
+        .contains("APPROVED")
+    );
+}

@@ -188,8 +188,8 @@ async fn add_with_dup_check(cx: &Cx, a: &Args) -> XResult<XValue> {
 }
 
 /// `merge(contactId, duplicateContactId)`: empty fields of the kept contact are filled from
-/// the duplicate, the duplicate's tags are applied to it and its notes and tasks moved to it,
-/// then the duplicate is deleted.
+/// the duplicate, the duplicate's tags are applied to it, its notes, tasks, orders,
+/// subscriptions, cards and links moved to it, then the duplicate is deleted.
 async fn merge(cx: &Cx, a: &Args) -> XResult<XValue> {
     a.arity(&[2])?;
     cx.require_write()?;
@@ -256,6 +256,100 @@ async fn merge(cx: &Cx, a: &Args) -> XResult<XValue> {
                 .await?;
         }
     }
+    move_commerce_and_links(cx, keep, dup).await?;
     contact::CONTACT.delete(cx, dup).await?;
     Ok(XValue::Bool(true))
+}
+
+/// The duplicate's orders (with their payments), subscriptions and cards on file move to the
+/// kept contact, and its links are re-made from the kept contact (a link between the two is
+/// dropped; one the kept contact's type limit refuses is dropped too).
+async fn move_commerce_and_links(cx: &Cx, keep: i64, dup: i64) -> XResult<()> {
+    use keapsake_core::commerce::card::{self, CardDoc};
+    use keapsake_core::commerce::order;
+    use keapsake_core::commerce::subscription::{self, SubscriptionDoc};
+    use keapsake_core::records::{Cond, Edited, RecordKind};
+    let (state, account) = (&cx.state, cx.principal.account_id);
+    let of = |key| vec![Cond::IntEq(key, dup)];
+    for r in crate::rest::v1::common::all_records(
+        state,
+        account,
+        RecordKind::Order,
+        of(order::CONTACT_KEY),
+    )
+    .await?
+    {
+        crate::rest::v1::orders::edit_order(state, account, r.id, move |_, d, _| {
+            d.contact_id = keep;
+            Ok(())
+        })
+        .await?;
+    }
+    let now = state.clock.now();
+    for r in crate::rest::v1::common::all_records(
+        state,
+        account,
+        RecordKind::Subscription,
+        of(subscription::CONTACT_KEY),
+    )
+    .await?
+    {
+        let edited = state
+            .store
+            .update_record(
+                account,
+                RecordKind::Subscription,
+                r.id,
+                Box::new(move |_, data| {
+                    let mut d = SubscriptionDoc::from_value(data)?;
+                    d.contact_id = keep;
+                    *data = d.to_value();
+                    Ok(d.keys())
+                }),
+                now,
+            )
+            .await?;
+        if let Edited::Rejected(m) = edited {
+            return Err(Fault::invalid(m));
+        }
+    }
+    for r in crate::rest::v1::common::all_records(
+        state,
+        account,
+        RecordKind::CreditCard,
+        of(card::CONTACT_KEY),
+    )
+    .await?
+    {
+        let edited = state
+            .store
+            .update_record(
+                account,
+                RecordKind::CreditCard,
+                r.id,
+                Box::new(move |_, data| {
+                    let mut d = CardDoc::from_value(data)?;
+                    d.contact_id = keep;
+                    *data = d.to_value();
+                    Ok(d.keys())
+                }),
+                now,
+            )
+            .await?;
+        if let Edited::Rejected(m) = edited {
+            return Err(Fault::invalid(m));
+        }
+    }
+    for l in crate::links::links_of(state, account, dup).await? {
+        let other = l.link.other(dup);
+        crate::links::unlink(state, account, dup, other, l.link.link_type_id).await?;
+        if other != keep {
+            match crate::links::link(state, account, keep, other, l.link.link_type_id).await {
+                Ok(_) => {}
+                Err(e) if e.status == axum::http::StatusCode::BAD_REQUEST => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
 }
