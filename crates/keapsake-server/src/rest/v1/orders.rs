@@ -469,10 +469,11 @@ pub async fn list_payments(
 /// a manual record; `CREDIT_CARD`/`TOKEN` with `charge_now: true`: keapsake's test gateway);
 /// 201 `PaymentResult`. A `CREDIT_CARD` charge naming a `credit_card_id` charges that card on
 /// file: it must be a card of this account (else 400 `Credit card N does not exist`), and the
-/// gateway's answer for the order's contact ([`keapsake_core::commerce::card::CardDoc::charge`]: another contact's card, a
-/// deactivated or expired card, a test decline number) is a 400 with its message and nothing
-/// recorded. A charge without a card is approved. More than is due is a 400 (checked before
-/// the card); the checks and the write are one atomic edit.
+/// gateway's answer for the order's contact
+/// ([`keapsake_core::commerce::card::CardDoc::charge`]: another contact's card, a deactivated
+/// or expired card, a test decline number) is a 400 with its message and nothing recorded. A
+/// charge without a card is approved. More than is due is a 400 (checked before the card);
+/// the checks and the write are one atomic edit.
 ///
 /// # Errors
 /// 400 (validation, above what is due, unknown or refused card), 404, 403.
