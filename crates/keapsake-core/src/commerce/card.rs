@@ -1,4 +1,4 @@
-//! Credit cards on file (`GET|POST /contacts/{id}/creditCards`, `keap/rest-v1.md` §3; XML-RPC
+//! Credit cards on file (`GET|POST /contacts/{id}/creditCards`, `keap/rest-v1.md` §1.2; XML-RPC
 //! `ProductService.deactivateCreditCard` and the charges of `InvoiceService.chargeInvoice` and
 //! `OrderService.placeOrder`) and keapsake's test gateway.
 //!
