@@ -135,9 +135,9 @@ def d12_validation_failures_answer_400(spec, log):
 def d13_missing_path_record_answers_404(spec, log):
     """#13: a POST whose path names a record answers 404 `{"message"}` when it does not exist.
 
-    The spec declares 404 for every GET, PUT, PATCH and DELETE and for no POST; the POSTs keapsake
-    implements under a record path are `POST /contacts/{contactId}/tags` and
-    `POST /tags/{tagId}/contacts`.
+    The spec declares 404 for every GET, PUT, PATCH and DELETE and for no POST; among the POSTs
+    keapsake implements under a record path are `POST /contacts/{contactId}/tags`,
+    `POST /tags/{tagId}/contacts` and `POST /contacts/{contactId}/creditCards`.
     """
     for path, method, op in operations(spec):
         if method == "post" and "{" in path and "404" not in op.get("responses", {}):

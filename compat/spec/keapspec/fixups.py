@@ -345,6 +345,29 @@ def _payment(body, ctx, data):
     body["payment_amount"] = data.draw(st.sampled_from(["0.01", "1.00", "2.50"]))
     if "date" in body:
         body["date"] = "2030-05-06T07:08:09.000Z"
+    if "credit_card_id" in body or data.draw(st.booleans()):
+        # A charge of a seeded card on file: approved, a decline number, another contact's
+        # card, or one that does not exist (each refusal a 400).
+        body["payment_method_type"] = "CREDIT_CARD"
+        body["charge_now"] = True
+        body["credit_card_id"] = data.draw(st.sampled_from(ctx.pools["credit_card"] + [987654321]))
+
+
+# The test gateway's numbers (README "Test gateway"): approved brands, then the decline numbers.
+TEST_CARDS = ["4111111111111111", "4111 1111 1111 1111", "5555555555554444", "378282246310005",
+              "6011111111111117", "4000000000000002", "4000000000009995", "4000000000000069"]
+
+
+def _credit_card(body, ctx, data):
+    """`POST /contacts/{id}/creditCards`: a Luhn-valid test number and an expiry to come (the
+    document types both as plain strings), a 3-4 digit verification code."""
+    body["card_number"] = data.draw(st.sampled_from(TEST_CARDS))
+    body["expiration_month"] = data.draw(st.sampled_from(["1", "07", "12"]))
+    body["expiration_year"] = data.draw(st.sampled_from(["2031", "2040", "2099"]))
+    if "verification_code" in body:
+        body["verification_code"] = data.draw(st.sampled_from(["123", "1234"]))
+    if "card_type" in body and data.draw(st.booleans()):
+        del body["card_type"]
 
 
 def _payment_plan(body, ctx, data):
@@ -472,6 +495,7 @@ BODY_FIXUPS = {
     ("POST", "/v1/orders"): _order,
     ("POST", "/v1/orders/{orderId}/items"): _item,
     ("POST", "/v1/orders/{orderId}/payments"): _payment,
+    ("POST", "/v1/contacts/{contactId}/creditCards"): _credit_card,
     ("PUT", "/v1/orders/{orderId}/paymentPlan"): _payment_plan,
     ("POST", "/v1/contacts/model/customFields"): _custom_field,
     ("POST", "/v1/notes/model/customFields"): _custom_field,

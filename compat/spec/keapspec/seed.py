@@ -100,6 +100,16 @@ def seed(base, token):
     pools["contact_email"] = [f"ada{i}@seed.example" for i in range(8)]
     for i, c in enumerate(contacts):
         s.call("POST", f"/contacts/{c}/tags", {"tagIds": tags[: 1 + i % len(tags)]})
+    # Credit cards on file (test gateway numbers: approved, then a decline number) of the
+    # contacts the seeded orders belong to, so generated charges meet the approved, the
+    # declined and another contact's card.
+    pools["credit_card"] = [
+        s.call("POST", f"/contacts/{contacts[i]}/creditCards",
+               {"card_number": number, "expiration_month": "12", "expiration_year": "2099",
+                "verification_code": "123", "name_on_card": f"Ada{i} Seed",
+                "address": {"field": "BILLING", "line1": f"{i} Elm St", "zip_code": "62701",
+                            "country_code": "USA"}})["id"]
+        for i in range(4) for number in ("4111111111111111", "4000000000000002")]
     # Companies are tagged through their contacts' tags in v1 reads; nothing else to link.
 
     notes = [s.call("POST", "/notes", {"contact_id": contacts[i % len(contacts)], "title": f"Seed note {i}",

@@ -122,3 +122,8 @@ id_type!(
     /// The id of a contact's subscription (`/subscriptions`).
     SubscriptionId
 );
+id_type!(
+    /// The id of a credit card on file (`/contacts/{id}/creditCards`; a payment's
+    /// `credit_card_id`).
+    CreditCardId
+);

@@ -19,7 +19,8 @@
 //!   Apigee's `errorcode`), rate limiting (with the wait), not found, validation (with Keap's
 //!   `message`) and unreadable responses.
 //! - **Typed REST v1 resources** with builders ending in `.send()`: [`Keap::userinfo`],
-//!   [`Keap::account`], [`Keap::contacts`], [`Keap::tags`], [`Keap::companies`],
+//!   [`Keap::account`], [`Keap::contacts`] (with their tags and credit cards on file),
+//!   [`Keap::tags`], [`Keap::companies`],
 //!   [`Keap::notes`], [`Keap::tasks`] (list, `/tasks/search` and the `sync_token`),
 //!   [`Keap::opportunities`] (with the stage pipeline), [`Keap::products`] (plans, image and
 //!   the `sync_token`), [`Keap::orders`] (items, payments, transactions, payment plan),
@@ -177,9 +178,9 @@ pub use client::{
 };
 pub use error::{Error, Result};
 pub use ids::{
-    CompanyId, ContactId, CustomFieldId, EmailId, MerchantId, NoteId, OpportunityId, OrderId,
-    OrderItemId, PaymentId, ProductId, StageId, SubscriptionId, SubscriptionPlanId, TagCategoryId,
-    TagId, TaskId, TransactionId, UserId,
+    CompanyId, ContactId, CreditCardId, CustomFieldId, EmailId, MerchantId, NoteId, OpportunityId,
+    OrderId, OrderItemId, PaymentId, ProductId, StageId, SubscriptionId, SubscriptionPlanId,
+    TagCategoryId, TagId, TaskId, TransactionId, UserId,
 };
 pub use oauth::{OAuthApp, PkceVerifier};
 pub use page::Page;

@@ -20,6 +20,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::ids::{CompanyId, ContactId, CustomFieldId, TagCategoryId, TagId, UserId};
 
+mod card;
 mod commerce;
 mod company;
 mod email;
@@ -33,6 +34,7 @@ mod settings;
 mod task;
 mod user;
 
+pub use card::{ContactCreditCard, CreditCardAdded, NewCreditCard};
 pub use commerce::{
     NewOrder, NewPayment, Order, OrderContact, OrderItem, OrderItemInput, OrderProduct, Payment,
     PaymentGateway, PaymentPlan, PaymentResult, Product, ProductInput, ProductStatus,

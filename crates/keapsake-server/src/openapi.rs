@@ -39,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         crate::rest::v1::contacts::apply_tags,
         crate::rest::v1::contacts::remove_tags,
         crate::rest::v1::contacts::remove_tag,
+        crate::rest::v1::cards::list,
+        crate::rest::v1::cards::create,
         crate::rest::v1::emails::list,
         crate::rest::v1::emails::create,
         crate::rest::v1::emails::get_one,
@@ -145,7 +147,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&SecuritySchemes),
     tags(
         (name = "Account", description = "The account's business profile"),
-        (name = "Contacts", description = "Contacts, their custom fields and tags"),
+        (name = "Contacts", description = "Contacts, their custom fields, tags and credit cards"),
         (name = "Tags", description = "Tags, tag categories and tagged records"),
         (name = "REST Hooks", description = "Webhook subscriptions, verification and event keys"),
         (name = "Emails", description = "E-mail records, sending (the outbox) and opt-in status"),

@@ -1,4 +1,4 @@
-//! Credit cards on file (`GET|POST /contacts/{id}/creditCards`, `keap/rest-v1.md` §3; XML-RPC
+//! Credit cards on file (`GET|POST /contacts/{id}/creditCards`, `keap/rest-v1.md` §1.2; XML-RPC
 //! `ProductService.deactivateCreditCard` and the charges of `InvoiceService.chargeInvoice` and
 //! `OrderService.placeOrder`) and keapsake's test gateway.
 //!
@@ -114,6 +114,45 @@ fn digits_of(v: &Value, name: &str) -> Result<String, String> {
     Ok(digits)
 }
 
+/// The members of a `ContactAddress` besides `field`.
+const ADDRESS_MEMBERS: &[&str] = &[
+    "line1",
+    "line2",
+    "locality",
+    "region",
+    "postal_code",
+    "zip_code",
+    "zip_four",
+    "country_code",
+];
+
+/// A card's billing address (`ContactAddress`) as it is kept and echoed: `field` one of
+/// `BILLING` (the default), `SHIPPING`, `OTHER` (any ASCII case), the other members as text
+/// (numbers, as some clients send zip codes, become strings), empty ones and unknown ones left
+/// out. Echoing the body as sent would answer numbers, unknown enum values or no `field` where
+/// Keap's `CreditCardAdded` promises strings and a required `field`.
+fn billing_address(a: &Map<String, Value>) -> Result<Value, String> {
+    let field = match present(a, "field") {
+        None => "BILLING".to_owned(),
+        Some(Value::String(f)) => ["BILLING", "SHIPPING", "OTHER"]
+            .into_iter()
+            .find(|x| f.trim().eq_ignore_ascii_case(x))
+            .ok_or("address.field must be one of BILLING, SHIPPING, OTHER")?
+            .to_owned(),
+        Some(_) => return Err("address.field must be one of BILLING, SHIPPING, OTHER".to_owned()),
+    };
+    let mut out = Map::new();
+    out.insert("field".to_owned(), Value::String(field));
+    for k in ADDRESS_MEMBERS {
+        if let Some(v) = a.get(*k)
+            && let Some(t) = text(v, &format!("address.{k}"), MAX_TEXT)?
+        {
+            out.insert((*k).to_owned(), Value::String(t));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
 impl NewCard {
     /// Validates a `CreditCard` body; `today` is the date cards must not have expired by.
     ///
@@ -164,12 +203,7 @@ impl NewCard {
         .unwrap_or_else(|| brand(&number).to_owned());
         let address = match present(m, "address") {
             None => None,
-            Some(Value::Object(a)) => {
-                for (k, v) in a {
-                    text(v, &format!("address.{k}"), MAX_TEXT)?;
-                }
-                Some(Value::Object(a.clone()))
-            }
+            Some(Value::Object(a)) => Some(billing_address(a)?),
             Some(_) => return Err("address must be an object".to_owned()),
         };
         let outcome = DECLINE_NUMBERS
@@ -457,6 +491,37 @@ mod tests {
         }
         let back = CardDoc::from_value(&no.to_value()).unwrap();
         assert_eq!(back, no);
+    }
+
+    #[test]
+    fn the_billing_address_is_kept_in_keaps_shape() {
+        let v = json!({"card_number": "4111111111111111", "expiration_month": "12",
+            "expiration_year": "2030", "address": {"line1": " 1 Main St ", "zip_code": 85001,
+            "region": "", "extra": {"nested": true}}});
+        let c = NewCard::parse(v.as_object().unwrap(), TODAY).unwrap();
+        assert_eq!(
+            c.address,
+            Some(json!({"field": "BILLING", "line1": "1 Main St", "zip_code": "85001"}))
+        );
+        let v = json!({"card_number": "4111111111111111", "expiration_month": "12",
+            "expiration_year": "2030", "address": {"field": "shipping"}});
+        let c = NewCard::parse(v.as_object().unwrap(), TODAY).unwrap();
+        assert_eq!(c.address, Some(json!({"field": "SHIPPING"})));
+        for (address, err) in [
+            (
+                json!({"field": "HOME"}),
+                "address.field must be one of BILLING, SHIPPING, OTHER",
+            ),
+            (json!({"line1": ["x"]}), "address.line1 must be a string"),
+            (json!("1 Main St"), "address must be an object"),
+        ] {
+            let v = json!({"card_number": "4111111111111111", "expiration_month": "12",
+                "expiration_year": "2030", "address": address});
+            assert_eq!(
+                NewCard::parse(v.as_object().unwrap(), TODAY).unwrap_err(),
+                err
+            );
+        }
     }
 
     #[test]

@@ -556,6 +556,26 @@ impl NewPayment {
         Self::new(amount, "CHECK")
     }
 
+    /// A charge of a card on file, now (`CREDIT_CARD`, `charge_now`). The card must belong
+    /// to the order's contact; a decline is an [`Error::Validation`](crate::Error::Validation)
+    /// with the gateway's reason, and nothing is recorded.
+    ///
+    /// ```
+    /// use keapsake_sdk::model::NewPayment;
+    /// let p = NewPayment::charge_card("25.00".parse().unwrap(), 7);
+    /// assert_eq!(
+    ///     serde_json::to_value(&p).unwrap(),
+    ///     serde_json::json!({"payment_amount": "25.00", "payment_method_type": "CREDIT_CARD",
+    ///         "charge_now": true, "credit_card_id": 7})
+    /// );
+    /// ```
+    pub fn charge_card(amount: Money, card: impl Into<crate::ids::CreditCardId>) -> Self {
+        let mut p = Self::new(amount, "CREDIT_CARD");
+        p.charge_now = Some(true);
+        p.credit_card_id = Some(card.into().get());
+        p
+    }
+
     /// Notes.
     pub fn notes(mut self, n: impl Into<String>) -> Self {
         self.notes = Some(n.into());

@@ -1,4 +1,4 @@
-//! Contacts (`keap/rest-v1.md` §1).
+//! Contacts (`keap/rest-v1.md` §1), their tags and their credit cards on file.
 
 use futures_util::stream::BoxStream;
 use reqwest::Method;
@@ -8,7 +8,10 @@ use crate::client::Keap;
 use crate::date::format_datetime;
 use crate::error::{Error, Result};
 use crate::ids::{ContactId, TagId};
-use crate::model::{AppliedTag, Contact, ContactInput, ContactTagResults, DuplicateOption};
+use crate::model::{
+    AppliedTag, Contact, ContactCreditCard, ContactInput, ContactTagResults, CreditCardAdded,
+    DuplicateOption, NewCreditCard,
+};
 use crate::page::{Page, stream_from};
 use crate::resources::comma_list;
 
@@ -126,6 +129,25 @@ impl Contacts {
             client: self.client.clone(),
             id: id.into(),
             tag_ids: tag_ids.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// `GET /contacts/{id}/creditCards`: the contact's cards on file, numbers masked (a bare
+    /// array, oldest first).
+    pub fn credit_cards(&self, id: impl Into<ContactId>) -> ListCreditCards {
+        ListCreditCards {
+            client: self.client.clone(),
+            id: id.into(),
+        }
+    }
+
+    /// `POST /contacts/{id}/creditCards` (201): puts a card on file. Charge it with
+    /// [`NewPayment::charge_card`](crate::model::NewPayment::charge_card).
+    pub fn add_credit_card(&self, id: impl Into<ContactId>, card: NewCreditCard) -> AddCreditCard {
+        AddCreditCard {
+            client: self.client.clone(),
+            id: id.into(),
+            card,
         }
     }
 }
@@ -548,6 +570,53 @@ impl RemoveTagsFromContact {
             .request(Method::DELETE, format!("{}/tags", path(self.id)))
             .query("ids", comma_list(&self.tag_ids))
             .send_empty()
+            .await
+    }
+}
+
+/// `GET /contacts/{id}/creditCards`. From [`Contacts::credit_cards`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send().await"]
+pub struct ListCreditCards {
+    client: Keap,
+    id: ContactId,
+}
+
+impl ListCreditCards {
+    /// Sends the request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when there is no such contact, or any request error.
+    pub async fn send(self) -> Result<Vec<ContactCreditCard>> {
+        self.client
+            .request(Method::GET, format!("{}/creditCards", path(self.id)))
+            .send_json()
+            .await
+    }
+}
+
+/// `POST /contacts/{id}/creditCards`. From [`Contacts::add_credit_card`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send().await"]
+pub struct AddCreditCard {
+    client: Keap,
+    id: ContactId,
+    card: NewCreditCard,
+}
+
+impl AddCreditCard {
+    /// Sends the request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] with Keap's message (bad number, expired card…),
+    /// [`Error::NotFound`] when there is no such contact, or any request error.
+    pub async fn send(self) -> Result<CreditCardAdded> {
+        self.client
+            .request(Method::POST, format!("{}/creditCards", path(self.id)))
+            .json(&self.card)
+            .send_json()
             .await
     }
 }

@@ -26,9 +26,9 @@ pub use companies::{
     UpdateCompany,
 };
 pub use contacts::{
-    ApplyTagsToContact, ContactOrder, Contacts, CreateContact, DeleteContact, GetContact,
-    ListContactTags, ListContacts, OrderDirection, RemoveTagsFromContact, UpdateContact,
-    UpsertContact,
+    AddCreditCard, ApplyTagsToContact, ContactOrder, Contacts, CreateContact, DeleteContact,
+    GetContact, ListContactTags, ListContacts, ListCreditCards, OrderDirection,
+    RemoveTagsFromContact, UpdateContact, UpsertContact,
 };
 pub use emails::{
     CreateEmail, DeleteEmail, Emails, GetEmail, ListEmails, QueueEmail, SetOptIn, SyncEmails,

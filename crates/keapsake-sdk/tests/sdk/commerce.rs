@@ -1,14 +1,15 @@
 //! The SDK's typed products and orders calls against a real keapsake on both storage backends
 //! (`keap/rest-v1.md` §7–§8): every amount goes out as exact decimal text and reads back
 //! exactly; products with plans, image and sync; orders with items, payments, transactions and
-//! a payment plan; Keap's errors as typed `Error`s.
+//! a payment plan; credit cards on file charged through the test gateway; Keap's errors as
+//! typed `Error`s.
 
 use keapsake_core::Clock;
 use keapsake_sdk::model::{
-    ContactInput, Money, NewOrder, NewPayment, NewSubscription, OrderItemInput, PaymentPlan,
-    ProductInput, SubscriptionPlanInput,
+    Address, ContactInput, Money, NewCreditCard, NewOrder, NewPayment, NewSubscription,
+    OrderItemInput, PaymentPlan, ProductInput, SubscriptionPlanInput,
 };
-use keapsake_sdk::{Error, Keap, OrderId, ProductId};
+use keapsake_sdk::{ContactId, CreditCardId, Error, Keap, OrderId, ProductId};
 use keapsake_testkit::{Backend, TestServer};
 use time::macros::{date, datetime};
 
@@ -358,5 +359,147 @@ async fn typed_product_calls_against_keapsake_on_both_backends() {
 async fn typed_order_calls_against_keapsake_on_both_backends() {
     for backend in Backend::ALL {
         orders_round_trip(backend).await;
+    }
+}
+
+async fn credit_cards_round_trip(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let client = client(&srv).await;
+    let contacts = client.contacts();
+    let ada = contacts
+        .create(
+            ContactInput::new()
+                .given_name("Ada")
+                .email("ada@example.com"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .id;
+    assert!(contacts.credit_cards(ada).send().await.unwrap().is_empty());
+
+    let added = contacts
+        .add_credit_card(
+            ada,
+            NewCreditCard::new("4111 1111 1111 1111", 7, 2099)
+                .verification_code("123")
+                .name_on_card("Ada Lovelace")
+                .email_address("ada@example.com")
+                .address(Address {
+                    line1: Some("1 Main St".into()),
+                    zip_code: Some("85001".into()),
+                    country_code: Some("USA".into()),
+                    ..Address::default()
+                }),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+    assert_eq!(added.contact_id, Some(ada));
+    assert_eq!(added.card_type.as_deref(), Some("Visa"));
+    assert_eq!(added.expiration_month.as_deref(), Some("07"));
+    assert_eq!(added.expiration_year.as_deref(), Some("2099"));
+    assert_eq!(added.validation_status.as_deref(), Some("Valid"));
+    let address = added.address.clone().unwrap();
+    assert_eq!(
+        (address.field.as_deref(), address.zip_code.as_deref()),
+        (Some("BILLING"), Some("85001"))
+    );
+    let declined = contacts
+        .add_credit_card(ada, NewCreditCard::new("4000000000000002", 12, 2099))
+        .send()
+        .await
+        .unwrap();
+
+    let listed = contacts.credit_cards(ada).send().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|c| (c.id, c.card_number.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![
+            (added.id, Some("************1111")),
+            (declined.id, Some("************0002"))
+        ]
+    );
+    assert_eq!(
+        listed[0].payment_method_id.as_deref(),
+        Some(added.id.to_string().as_str())
+    );
+
+    // Keap's errors as typed errors.
+    assert_validation(
+        contacts
+            .add_credit_card(ada, NewCreditCard::new("4111111111111112", 12, 2099))
+            .send()
+            .await,
+        "card_number is not a valid card number (check digit)",
+    );
+    assert_validation(
+        contacts
+            .add_credit_card(ada, NewCreditCard::new("4111111111111111", 1, 2020))
+            .send()
+            .await,
+        "The card has expired",
+    );
+    assert!(matches!(
+        contacts.credit_cards(ContactId(999_999)).send().await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        contacts
+            .add_credit_card(
+                ContactId(999_999),
+                NewCreditCard::new("4111111111111111", 12, 2099)
+            )
+            .send()
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // Charging: a decline records nothing; the approved card pays.
+    let gear = product(&client, "Gear", "30.00").await;
+    let orders = client.orders();
+    let order = orders
+        .create(NewOrder::new(ada, "Gear", srv.clock.now()).item(OrderItemInput::new(gear, 1)))
+        .send()
+        .await
+        .unwrap()
+        .id;
+    assert_validation(
+        orders
+            .create_payment(order, NewPayment::charge_card(money("30.00"), declined.id))
+            .send()
+            .await,
+        "The card was declined",
+    );
+    assert_validation(
+        orders
+            .create_payment(
+                order,
+                NewPayment::charge_card(money("30.00"), CreditCardId(999)),
+            )
+            .send()
+            .await,
+        "Credit card 999 does not exist",
+    );
+    assert!(orders.payments(order).send().await.unwrap().is_empty());
+    let paid = orders
+        .create_payment(order, NewPayment::charge_card(money("30.00"), added.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.payment_status.as_deref(), Some("APPROVED"));
+    assert_eq!(
+        orders.get(order).send().await.unwrap().status.as_deref(),
+        Some("PAID")
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn typed_credit_card_calls_against_keapsake_on_both_backends() {
+    for backend in Backend::ALL {
+        credit_cards_round_trip(backend).await;
     }
 }

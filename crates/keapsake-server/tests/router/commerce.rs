@@ -613,8 +613,17 @@ async fn payments_settle_orders_and_show_as_transactions() {
         (json!(20.0), json!(39.97), json!("DRAFT"))
     );
     assert_eq!(api.get("orders?paid=true").await.json()["count"], 0);
+    // A charge names a card on file of the order's contact (`tests/router/cards.rs`).
+    let card = api
+        .post(
+            &format!("contacts/{contact}/creditCards"),
+            json!({"card_number": "4111111111111111", "expiration_month": "12", "expiration_year": "2030"}),
+        )
+        .await;
+    card.assert_status(StatusCode::CREATED);
+    let card = card.json()["id"].as_i64().expect("id");
     let r = api
-        .post(&pay, json!({"payment_amount": 39.97, "payment_method_type": "CREDIT_CARD", "charge_now": true, "credit_card_id": 4}))
+        .post(&pay, json!({"payment_amount": 39.97, "payment_method_type": "CREDIT_CARD", "charge_now": true, "credit_card_id": card}))
         .await;
     r.assert_status(StatusCode::CREATED);
     let o = api.get(&format!("orders/{id}")).await.json();

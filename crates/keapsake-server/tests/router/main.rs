@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod authorize;
+mod cards;
 mod commerce;
 mod credentials;
 mod csrf;

@@ -2,7 +2,8 @@
 //! the real server over TCP with OAuth tokens, on SQLite and PostgreSQL. A product and an order
 //! of three items paid in two payments until `PAID`; the delete rules; product sync tokens
 //! with tombstones; concurrent payments that together exceed the total (never overpaid);
-//! another account's ids answering like missing ones.
+//! cards on file charged through the test gateway; another account's ids answering like
+//! missing ones.
 
 use keapsake_testkit::{Backend, TestServer};
 use serde_json::{Value, json};
@@ -426,3 +427,80 @@ async fn subscriptions_to_plans(backend: Backend) {
     srv.stop().await;
 }
 on_both_stores!(subscriptions_to_plans);
+
+/// Cards on file (`/contacts/{id}/creditCards`) charged by `POST /orders/{id}/payments`: the
+/// number is kept as its last four digits, a decline number fails the payment and records
+/// nothing, an approved card pays, another account's contact is a 404.
+async fn cards_on_file_pay_through_the_test_gateway(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let api = Api::new(&srv).await;
+    let other = Api::other_account(&srv).await;
+    let contact = api
+        .created(
+            "contacts",
+            &json!({"given_name": "Grace", "email_addresses": [{"email": "grace@example.com", "field": "EMAIL1"}]}),
+        )
+        .await;
+    let product = api
+        .created(
+            "products",
+            &json!({"product_name": "Gear", "product_price": "12.50"}),
+        )
+        .await;
+    let order = api
+        .created(
+            "orders",
+            &json!({"contact_id": contact, "order_date": "2024-05-21T14:30:00Z", "order_title": "Gear",
+                    "order_type": "Online", "order_items": [{"product_id": product, "quantity": 2}]}),
+        )
+        .await;
+    let cards = format!("contacts/{contact}/creditCards");
+    let card = |number: &str| {
+        json!({"card_number": number, "expiration_month": "12", "expiration_year": "2099",
+               "verification_code": "737", "name_on_card": "Grace Hopper"})
+    };
+    let approved = api.created(&cards, &card("4111111111111111")).await;
+    let declined = api.created(&cards, &card("4000000000009995")).await;
+    let r = api.get(&cards).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.body,
+        json!([
+            {"id": approved, "card_type": "Visa", "card_number": "************1111",
+             "payment_method_id": approved.to_string(), "validation_status": "Valid"},
+            {"id": declined, "card_type": "Visa", "card_number": "************9995",
+             "payment_method_id": declined.to_string(), "validation_status": "Valid"},
+        ])
+    );
+    let pay = format!("orders/{order}/payments");
+    let charge = |card: i64| {
+        json!({"payment_amount": "25.00", "payment_method_type": "CREDIT_CARD",
+               "charge_now": true, "credit_card_id": card})
+    };
+    let r = api.post(&pay, &charge(declined)).await;
+    assert_eq!(
+        (r.status, r.body),
+        (400, json!({"message": "The card has insufficient funds"}))
+    );
+    assert_eq!(api.get(&pay).await.body, json!([]));
+    let r = api.post(&pay, &charge(approved)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["payment_status"], "APPROVED");
+    let got = api.get(&format!("orders/{order}")).await.body;
+    assert_eq!(
+        (&got["status"], &got["total_paid"]),
+        (&json!("PAID"), &json!(25.0))
+    );
+    // Another account sees no such contact and adds nothing to it.
+    for r in [
+        other.get(&cards).await,
+        other.post(&cards, &card("4111111111111111")).await,
+    ] {
+        assert_eq!(
+            (r.status, r.body),
+            (404, json!({"message": "Unable to find this Contact"}))
+        );
+    }
+    assert_eq!(api.get(&cards).await.body.as_array().unwrap().len(), 2);
+}
+on_both_stores!(cards_on_file_pay_through_the_test_gateway);

@@ -1165,7 +1165,7 @@ async fn settings_users_locales_and_deliberate_501s(backend: Backend) {
         (reqwest::Method::PATCH, "appointments/5"),
         (reqwest::Method::GET, "affiliates/summaries"),
         (reqwest::Method::POST, "users"),
-        (reqwest::Method::GET, "contacts/1/creditCards"),
+        (reqwest::Method::POST, "contacts/1/utm"),
     ] {
         let r = api.raw(m.clone(), p, "{}").await;
         assert_eq!(

@@ -18,18 +18,18 @@
 //! | restricted PAT | A's read-only PAT as Bearer, write methods only | 403 `{"message"}` |
 //!
 //! Account A is seeded through the API with one record of each kind (contact, tag, tag category,
-//! company, note, task, opportunity, e-mail, product with a plan, order with an item and a
-//! payment, subscription, contact and note custom fields, the account profile), all carrying
-//! [`MARKER`]; account B with its own records. Path parameters and the ids inside query strings
-//! and bodies (`@contact@` … in [`probes`]) are substituted with A's ids; for the other account's
-//! credentials the same request is also sent with ids that exist nowhere, and
-//! the two answers must be identical (status and body, after mapping the never-existing ids back
-//! to A's). Requests naming several ids are also sent varying one id at a time, the others being
-//! B's own (B applying its own tag to A's contact, B's contact with A's company, …). No response
-//! to another account's credential may contain [`MARKER`] or A's user's e-mail, and a snapshot of
-//! every implemented GET with A's token (every seeded record, every list) must be unchanged after
-//! each variant. Unimplemented operations (404/405/501) are checked to authenticate first: every
-//! unauthenticated variant gets the same 401.
+//! company, note, task, opportunity, e-mail, product with a plan, order with an item and a payment,
+//! subscription, credit card, contact and note custom fields, the account profile), all carrying
+//! [`MARKER`]; account B with its own records. Path parameters and the ids inside query strings and
+//! bodies (`@contact@` … in [`probes`]) are substituted with A's ids; for the other account's
+//! credentials the same request is also sent with ids that exist nowhere, and the two answers must
+//! be identical (status and body, after mapping the never-existing ids back to A's). Requests
+//! naming several ids are also sent varying one id at a time, the others being B's own (B applying
+//! its own tag to A's contact, B's contact with A's company, …). No response to another account's
+//! credential may contain [`MARKER`] or A's user's e-mail, and a snapshot of every implemented GET
+//! with A's token (every seeded record, every list) must be unchanged after each variant.
+//! Unimplemented operations (404/405/501) are checked to authenticate first: every unauthenticated
+//! variant gets the same 401.
 
 use keapsake_core::oauth::Lifetimes;
 use keapsake_core::store::{KeyKind, NewApiKey};
@@ -157,10 +157,11 @@ enum Kind {
     Order,
     OrderItem,
     Transaction,
+    CreditCard,
 }
 
 impl Kind {
-    const ALL: [Kind; 16] = [
+    const ALL: [Kind; 17] = [
         Kind::Contact,
         Kind::Tag,
         Kind::Category,
@@ -177,6 +178,7 @@ impl Kind {
         Kind::Order,
         Kind::OrderItem,
         Kind::Transaction,
+        Kind::CreditCard,
     ];
 
     /// How a probe names the id (in a query string, or as a whole JSON string in a body).
@@ -198,6 +200,7 @@ impl Kind {
             Kind::Order => "@order@",
             Kind::OrderItem => "@order_item@",
             Kind::Transaction => "@transaction@",
+            Kind::CreditCard => "@credit_card@",
         }
     }
 
@@ -381,11 +384,17 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("POST", "/v1/orders/{orderId}/items") => {
             vec![b(json!({"product_id": "@product@", "quantity": 1}))]
         }
-        ("POST", "/v1/orders/{orderId}/payments") => {
-            vec![b(
-                json!({"payment_amount": "0.01", "payment_method_type": "CASH"}),
-            )]
-        }
+        ("POST", "/v1/orders/{orderId}/payments") => vec![
+            b(json!({"payment_amount": "0.01", "payment_method_type": "CASH"})),
+            b(
+                json!({"payment_amount": "0.01", "payment_method_type": "CREDIT_CARD", "charge_now": true,
+                       "credit_card_id": "@credit_card@"}),
+            ),
+        ],
+        ("POST", "/v1/contacts/{contactId}/creditCards") => vec![b(
+            json!({"card_number": "4111111111111111", "expiration_month": "12", "expiration_year": "2099",
+                   "name_on_card": "Intruder"}),
+        )],
         ("PUT", "/v1/orders/{orderId}/paymentPlan") => vec![b(
             json!({"days_between_payments": 30, "number_of_payments": 2, "plan_start_date": "2024-07-01"}),
         )],
@@ -740,6 +749,15 @@ async fn seed(
         json!({"contact_id": contact, "subscription_plan_id": plan}),
     )
     .await;
+    let card = http
+        .create(
+            cred,
+            &format!("/v1/contacts/{contact}/creditCards"),
+            json!({"card_number": "5555555555554444", "expiration_month": "12", "expiration_year": "2099",
+                   "name_on_card": label, "email_address": email}),
+        )
+        .await;
+    ids.insert(Kind::CreditCard, card);
     ids.insert(Kind::Product, product);
     ids.insert(Kind::Plan, plan);
     ids.insert(Kind::Order, order["id"].as_i64().expect("an order id"));
@@ -1069,6 +1087,13 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         &a,
         "/v1/opportunities",
         json!({"opportunity_title": filler, "contact": {"id": fc}, "stage": {"id": STAGE}}),
+    )
+    .await;
+    http.create(
+        &a,
+        &format!("/v1/contacts/{fc}/creditCards"),
+        json!({"card_number": "4111111111111111", "expiration_month": "12", "expiration_year": "2099",
+               "name_on_card": filler}),
     )
     .await;
     let fp = http

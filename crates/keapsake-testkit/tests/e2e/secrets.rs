@@ -1,8 +1,9 @@
 //! SECURITY.md §3 figure: after a full flow, the database (SQLite file + WAL, or a `pg_dump`) and
 //! every log line captured at TRACE level contain none of the secrets that were minted or typed:
 //! OAuth codes and tokens, the client secret, a password, the session cookie, a legacy API key
-//! used on REST and XML-RPC (successes and faults), a hook's `X-Hook-Secret`, and the password
-//! of an SMTP relay that a queued message went out through.
+//! used on REST and XML-RPC (successes and faults), a hook's `X-Hook-Secret`, the password
+//! of an SMTP relay that a queued message went out through, and credit card numbers: one put on
+//! file and charged, one refused (a wrong check digit).
 
 use keapsake_core::Clock as _;
 use keapsake_core::Secret;
@@ -46,6 +47,37 @@ fn capture_logs() -> Captured {
         c
     })
     .clone()
+}
+
+/// A fresh Visa-shaped number with a valid Luhn check digit (random, so it can only be found
+/// where this run put it), and the same number with a wrong check digit.
+fn card_numbers() -> (String, String) {
+    let hex = Secret::generate_hex("", 16).expose().to_owned();
+    let mut digits: Vec<u32> = vec![4];
+    digits.extend(hex.chars().take(14).map(|c| c.to_digit(16).unwrap() % 10));
+    // Luhn: double every second digit from the right, the check digit being the rightmost.
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                *d
+            }
+        })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    let body: String = digits
+        .iter()
+        .map(|d| char::from_digit(*d, 10).unwrap())
+        .collect();
+    (
+        format!("{body}{check}"),
+        format!("{body}{}", (check + 1) % 10),
+    )
 }
 
 async fn no_secret_reaches_the_database_or_the_logs(backend: Backend) {
@@ -225,6 +257,89 @@ async fn no_secret_reaches_the_database_or_the_logs(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
+
+    // Credit card numbers: one on file and charged, one refused. Only the last four digits of
+    // the first may be kept.
+    let (card, bad_card) = card_numbers();
+    secrets.push(("card number".into(), card.clone()));
+    secrets.push(("refused card number".into(), bad_card.clone()));
+    let cards = srv.at(&format!("crm/rest/v1/contacts/{grace}/creditCards"));
+    let r = http
+        .post(&cards)
+        .bearer_auth(&at)
+        .json(
+            &serde_json::json!({"card_number": bad_card, "expiration_month": "12",
+            "expiration_year": "2099", "verification_code": "737"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(&cards)
+        .bearer_auth(&at)
+        .json(
+            &serde_json::json!({"card_number": card, "expiration_month": "12",
+            "expiration_year": "2099", "verification_code": "737", "name_on_card": "Grace"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let card_id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let listed: serde_json::Value = http
+        .get(&cards)
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed[0]["card_number"],
+        format!("************{}", &card[card.len() - 4..])
+    );
+    let r = http
+        .post(srv.at("crm/rest/v1/products"))
+        .bearer_auth(&at)
+        .json(&serde_json::json!({"product_name": "Gear", "product_price": "5.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let product = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = http
+        .post(srv.at("crm/rest/v1/orders"))
+        .bearer_auth(&at)
+        .json(
+            &serde_json::json!({"contact_id": grace, "order_date": "2024-05-21T14:30:00Z",
+            "order_title": "Gear", "order_type": "Online",
+            "order_items": [{"product_id": product, "quantity": 1}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let order = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = http
+        .post(srv.at(&format!("crm/rest/v1/orders/{order}/payments")))
+        .bearer_auth(&at)
+        .json(
+            &serde_json::json!({"payment_amount": "5.00", "payment_method_type": "CREDIT_CARD",
+            "charge_now": true, "credit_card_id": card_id}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
     let node = AppState::new(
         srv.store.clone(),
         srv.clock.clone(),

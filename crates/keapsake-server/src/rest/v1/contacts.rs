@@ -6,8 +6,8 @@
 //!
 //! Every handler takes the account only from the credential ([`Principal`]); another account's
 //! id reads exactly like a missing one because every store call is confined to that account.
-//! Credit cards and UTM values answer a deliberate 501; the e-mails of a contact live in
-//! [`super::emails`].
+//! UTM values answer a deliberate 501; the e-mails of a contact live in [`super::emails`], its
+//! credit cards in [`super::cards`].
 
 use super::list::{Envelope, Ids, V1Query, not_implemented, object, or_not_found, require_write};
 use super::tags::load_tags;
@@ -49,10 +49,6 @@ pub fn routes() -> Router<AppState> {
             get(list_tags).post(apply_tags).delete(remove_tags),
         )
         .route("/contacts/{id}/tags/{tag_id}", delete(remove_tag))
-        .route(
-            "/contacts/{id}/creditCards",
-            get(unimplemented).post(unimplemented),
-        )
         .route("/contacts/{id}/utm", post(unimplemented))
 }
 
@@ -540,7 +536,8 @@ pub async fn remove(
 }
 
 /// Deleting a contact deletes its notes and tasks (rest-v1.md §1.7; orders and opportunities
-/// keep a dangling `contact_id`). Their `n0` key is the contact id. Not one transaction with the
+/// keep a dangling `contact_id`) and its credit cards on file (nothing could read or charge
+/// them any more). Their `n0` key is the contact id. Not one transaction with the
 /// contact's deletion: a crash in between leaves notes whose contact is gone, which read and
 /// list like any other and go with the next delete of that id's records.
 async fn delete_dependents(
@@ -548,7 +545,7 @@ async fn delete_dependents(
     account: AccountId,
     contact: i64,
 ) -> Result<(), ApiError> {
-    for kind in [RecordKind::Note, RecordKind::Task] {
+    for kind in [RecordKind::Note, RecordKind::Task, RecordKind::CreditCard] {
         loop {
             let query = keapsake_core::records::Query {
                 conds: vec![keapsake_core::records::Cond::IntEq(0, contact)],

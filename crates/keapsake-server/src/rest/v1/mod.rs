@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod body;
+pub mod cards;
 pub mod common;
 pub mod companies;
 pub mod contacts;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/connect/userinfo", get(userinfo::get))
         .route("/account/profile", get(account::get).put(account::put))
         .merge(contacts::routes())
+        .merge(cards::routes())
         .merge(emails::routes())
         .merge(tags::routes())
         .merge(hooks::routes())

@@ -9,6 +9,7 @@
 //! Transactions are the orders' payments seen from the other side (a transaction's id is its
 //! payment's id, which names its order), so they are listed by reading the orders.
 
+use super::cards::{self, load_card};
 use super::common::{
     all_records, bool_param, contact_summaries, ensure_contact, floor_to_millis, model as model_of,
     stored, time_param, unreadable,
@@ -25,7 +26,7 @@ use axum::routing::{delete, get, post, put};
 use keapsake_core::AccountId;
 use keapsake_core::commerce::order::{
     CONTACT_KEY, NewItem, NewOrder, NewPayment, ORDER_DATE_KEY, OrderBy, OrderDoc, PAID_KEY,
-    PaymentPlan, order_by,
+    PaymentMethod, PaymentPlan, order_by,
 };
 use keapsake_core::commerce::parent_of;
 use keapsake_core::commerce::product::{ProductDoc, ProductSummary};
@@ -471,12 +472,17 @@ pub async fn list_payments(
 }
 
 /// `POST /orders/{id}/payments`: records a payment (`CASH`, `CHECK`, or `charge_now: false`:
-/// a manual record; `CREDIT_CARD`/`TOKEN` with `charge_now: true`: keapsake's test gateway,
-/// which approves); 201 `PaymentResult`. More than is due is a 400; the check and the write
-/// are one atomic edit.
+/// a manual record; `CREDIT_CARD`/`TOKEN` with `charge_now: true`: keapsake's test gateway);
+/// 201 `PaymentResult`. A `CREDIT_CARD` charge naming a `credit_card_id` charges that card on
+/// file: it must be a card of this account (else 400 `Credit card N does not exist`), and the
+/// gateway's answer for the order's contact
+/// ([`keapsake_core::commerce::card::CardDoc::charge`]: another contact's card, a deactivated
+/// or expired card, a test decline number) is a 400 with its message and nothing recorded. A
+/// charge without a card is approved. More than is due is a 400 (checked before the card);
+/// the checks and the write are one atomic edit.
 ///
 /// # Errors
-/// 400 (validation, above what is due), 404, 403.
+/// 400 (validation, above what is due, unknown or refused card), 404, 403.
 #[utoipa::path(
     post,
     path = "/crm/rest/v1/orders/{id}/payments",
@@ -494,8 +500,32 @@ pub async fn add_payment(
 ) -> Result<Response, ApiError> {
     require_write(&principal)?;
     let payment = NewPayment::parse(&body_object(body)?).map_err(ApiError::bad_request)?;
-    let (record, paid) = edit_order(&state, principal.account_id, id, move |oid, doc, now| {
-        doc.add_payment(oid, &payment, now)
+    let account = principal.account_id;
+    // The card on file is read before the order's edit (no second record is touched inside
+    // it); whether it exists and what the gateway answers are decided inside, against the
+    // order's contact, so a missing order is still a 404 first.
+    let card = match payment.credit_card_id {
+        Some(card_id) if payment.charge_now && payment.method == PaymentMethod::CreditCard => {
+            match load_card(&state, account, card_id).await {
+                Ok(card) => Some((card_id, Some(card))),
+                Err(e) if e.status == StatusCode::NOT_FOUND => Some((card_id, None)),
+                Err(e) => return Err(e),
+            }
+        }
+        _ => None,
+    };
+    let today = cards::today(&state);
+    let (record, paid) = edit_order(&state, account, id, move |oid, doc, now| {
+        // The amount is checked first; a refusal after it discards the whole edit.
+        let paid = doc.add_payment(oid, &payment, now)?;
+        if let Some((card_id, card)) = &card {
+            let card = card
+                .as_ref()
+                .ok_or_else(|| format!("Credit card {card_id} does not exist"))?;
+            card.charge(doc.contact_id, today)
+                .map_err(|refusal| refusal.message().to_owned())?;
+        }
+        Ok(paid)
     })
     .await?;
     Ok(json(StatusCode::CREATED, &paid.render_result(record.id)))

@@ -3,8 +3,8 @@
 //! Keap's v1 spec for them authenticates like any other route, then answers a deliberate
 //! `501 {"message":"Not implemented in keapsake"}` — not a 404 that would read as a wrong base
 //! URL. A resource that gets implemented removes its lines here (a route registered twice
-//! fails at startup). Credit cards (`/contacts/{id}/creditCards`) live with contacts; user
-//! invites (`POST /users`) with users.
+//! fails at startup). UTM values (`POST /contacts/{id}/utm`) answer theirs from the contacts
+//! module; user invites (`POST /users`) from users.
 
 use super::common::unimplemented;
 use crate::state::AppState;
