@@ -514,7 +514,7 @@ class KeapPython(ClientTestCase):
         self.assertEqual((order["title"], order["total"], order["total_paid"], order["total_due"]),
                          ("Compat XML order", 29.99, 9.99, 20.0))
         self.assertEqual([i["quantity"] for i in order["order_items"]], [2, 1])
-        rows = x.DataService.query("OrderItem", 10, 0, {"OrderId": inv}, ["ProductId", "Qty", "PPU", "ItemType"])
+        rows = x.DataService.query("OrderItem", 10, 0, {"OrderId": inv}, ["ProductId", "Qty", "PPU", "ItemType"], "Id", True)
         self.assertEqual(rows, [{"ProductId": pid, "Qty": 2, "PPU": 12.5, "ItemType": 4},
                                 {"Qty": 1, "PPU": 4.99, "ItemType": 1}])
         # A card on file through the library's REST call, then placeOrder charges it.
