@@ -977,6 +977,20 @@ async fn contact_links() {
         "list_linked_after_delete",
         call(&h, &k, "ContactService.listLinkedContacts", &[i(1)]).await
     );
+    let q = keapsake_core::records::Query {
+        limit: 0,
+        ..Default::default()
+    };
+    let (_, links_left) = h
+        .store
+        .list_records(
+            h.account.id,
+            keapsake_core::records::RecordKind::ContactLink,
+            &q,
+        )
+        .await
+        .expect("links");
+    assert_eq!(links_left, 0, "deleting a contact deletes its links");
     let (ro, _) = h.api_key(KeyKind::Legacy, true, None).await;
     insta::assert_snapshot!(
         "link_read_only",

@@ -536,8 +536,9 @@ pub async fn remove(
 }
 
 /// Deleting a contact deletes its notes and tasks (rest-v1.md §1.7; orders and opportunities
-/// keep a dangling `contact_id`) and its credit cards on file (nothing could read or charge
-/// them any more). Their `n0` key is the contact id. Not one transaction with the
+/// keep a dangling `contact_id`), its credit cards on file (nothing could read or charge
+/// them any more) and its links to other contacts. Their `n0` key (a link's `n0` or `n1`) is
+/// the contact id. Not one transaction with the
 /// contact's deletion: a crash in between leaves notes whose contact is gone, which read and
 /// list like any other and go with the next delete of that id's records.
 async fn delete_dependents(
@@ -545,10 +546,17 @@ async fn delete_dependents(
     account: AccountId,
     contact: i64,
 ) -> Result<(), ApiError> {
-    for kind in [RecordKind::Note, RecordKind::Task, RecordKind::CreditCard] {
+    use keapsake_core::crm::link::{CONTACT1_KEY, CONTACT2_KEY};
+    for (kind, key) in [
+        (RecordKind::Note, 0),
+        (RecordKind::Task, 0),
+        (RecordKind::CreditCard, 0),
+        (RecordKind::ContactLink, CONTACT1_KEY),
+        (RecordKind::ContactLink, CONTACT2_KEY),
+    ] {
         loop {
             let query = keapsake_core::records::Query {
-                conds: vec![keapsake_core::records::Cond::IntEq(0, contact)],
+                conds: vec![keapsake_core::records::Cond::IntEq(key, contact)],
                 limit: 500,
                 ..Default::default()
             };
