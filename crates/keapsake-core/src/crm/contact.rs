@@ -474,15 +474,27 @@ impl ContactDoc {
         ch.family_name.apply_to(&mut self.family_name);
         ch.middle_name.apply_to(&mut self.middle_name);
         if let Some(list) = &ch.email_addresses {
+            if ch.replace_lists {
+                self.email_addresses.clear();
+            }
             merge_slots(&mut self.email_addresses, list, |e| e.field);
         }
         if let Some(list) = &ch.phone_numbers {
+            if ch.replace_lists {
+                self.phone_numbers.clear();
+            }
             merge_slots(&mut self.phone_numbers, list, |e| e.field);
         }
         if let Some(list) = &ch.fax_numbers {
+            if ch.replace_lists {
+                self.fax_numbers.clear();
+            }
             merge_slots(&mut self.fax_numbers, list, |e| e.field);
         }
         if let Some(list) = &ch.addresses {
+            if ch.replace_lists {
+                self.addresses.clear();
+            }
             merge_slots(&mut self.addresses, list, |e| e.field);
         }
         ch.company_id.apply_to(&mut self.company_id);
@@ -501,6 +513,9 @@ impl ContactDoc {
         ch.job_title.apply_to(&mut self.job_title);
         ch.lead_source_id.apply_to(&mut self.lead_source_id);
         if let Some(values) = &ch.custom_fields {
+            if ch.replace_lists {
+                self.custom_fields.clear();
+            }
             for (id, content) in values {
                 let pos = self.custom_fields.iter().position(|c| c.id == *id);
                 match (pos, content.is_null()) {
@@ -873,6 +888,9 @@ pub struct ContactChanges {
     /// `PUT /emailAddresses/{email}`: a contact whose `EMAIL1` becomes that address starts in it
     /// instead of `NonMarketable` (so an opted-out address stays opted out on a new contact).
     pub address_status: Option<(String, EmailStatus)>,
+    /// REST v2 semantics (`keap/rest-v2.md` §1): a list that is sent replaces the stored list
+    /// wholesale (items not sent are removed; `[]` clears) instead of merging by slot or id.
+    pub replace_lists: bool,
 }
 
 impl ContactBody {
