@@ -216,6 +216,27 @@ pub struct Clause {
     pub value: Operand,
 }
 
+impl Clause {
+    /// Whether a stored value given as text (a custom field's content) satisfies the clause:
+    /// text operands match as [`Operand::matches_text`]; numbers and date-times compare with
+    /// the operator (a value that is not a number or a date-time never matches them).
+    pub fn matches_value(&self, value: Option<&str>) -> bool {
+        match &self.value {
+            Operand::Text(_) | Operand::Prefix(_) | Operand::None => self.value.matches_text(value),
+            Operand::Number(want) => value
+                .and_then(|t| Decimal::from_str(t.trim()).ok())
+                .is_some_and(|have| self.op.holds(have.cmp(want))),
+            Operand::Time(want) => value
+                .and_then(|t| date::parse_datetime(t).ok())
+                .is_some_and(|have| self.op.holds(have.cmp(want))),
+            Operand::Id(want) => value
+                .and_then(|t| t.trim().parse::<i64>().ok())
+                .is_some_and(|have| self.op.holds(have.cmp(want))),
+            Operand::Ids(_) | Operand::Words(_) => false,
+        }
+    }
+}
+
 /// A parsed filter: every clause must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
