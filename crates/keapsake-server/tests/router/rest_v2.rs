@@ -1378,13 +1378,13 @@ async fn list_tags_filters_orders_and_pages() {
     );
     assert_eq!(
         list(format!("?filter=category_id=={cat}")).await,
-        [b.clone()]
+        vec![b.clone()]
     );
     assert_eq!(
         list("?filter=description==NONE".into()).await,
         [b.clone(), c.clone()]
     );
-    assert_eq!(list("?filter=name==ALPHA".into()).await, [a.clone()]);
+    assert_eq!(list("?filter=name==ALPHA".into()).await, vec![a.clone()]);
     assert_eq!(
         list(format!(
             "?filter=tag_ids=={},{}",
