@@ -18,6 +18,7 @@ pub mod password;
 pub mod records;
 pub mod secret;
 pub mod store;
+pub mod v2;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{AccountId, AppId, FamilyId, UserId};

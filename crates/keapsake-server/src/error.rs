@@ -301,6 +301,9 @@ pub struct V2Error {
     pub message: Cow<'static, str>,
     /// Details.
     pub details: Vec<V2ErrorDetail>,
+    /// The google.rpc name when it is not the status's usual one (`FAILED_PRECONDITION` is a
+    /// 409 like `ALREADY_EXISTS`).
+    pub canonical: Option<&'static str>,
 }
 
 impl V2Error {
@@ -310,12 +313,62 @@ impl V2Error {
             status,
             message: message.into(),
             details: Vec::new(),
+            canonical: None,
+        }
+    }
+
+    /// 409 `FAILED_PRECONDITION`: the record is in a state that forbids the operation.
+    pub fn failed_precondition(message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            canonical: Some("FAILED_PRECONDITION"),
+            ..Self::new(StatusCode::CONFLICT, message)
         }
     }
 
     /// 404 for an unknown path.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "Not Found")
+    }
+
+    /// 400 `INVALID_ARGUMENT` with a validation message.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 403 `PERMISSION_DENIED`.
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// 404 `NOT_FOUND` for a record: `"<Kind> <id> not found"` with the detail
+    /// `{"domain": <domain>, "resource": "<id>"}` (`keap/rest-v2.md` §2.3).
+    pub fn missing(kind: &str, domain: &str, id: i64) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{kind} {id} not found"))
+            .with_detail(domain, id.to_string())
+    }
+
+    /// 409 `ALREADY_EXISTS` / `FAILED_PRECONDITION`-style conflicts.
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    /// 501 `UNIMPLEMENTED`: an operation of Keap's spec keapsake does not implement.
+    pub fn unimplemented(operation: &str, domain: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("{operation} is not implemented in keapsake"),
+        )
+        .with_detail(domain, operation)
+    }
+
+    /// Adds a `details` entry.
+    #[must_use]
+    pub fn with_detail(mut self, domain: impl Into<String>, resource: impl Into<String>) -> Self {
+        self.details.push(V2ErrorDetail {
+            domain: domain.into(),
+            resource: resource.into(),
+        });
+        self
     }
 
     /// The google.rpc name for a status (`keap/rest-v2.md` §2.3).
@@ -338,8 +391,18 @@ impl V2Error {
 
 impl From<StoreError> for V2Error {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Conflict { what } = &e {
+            return Self::conflict(format!("{what} already exists"));
+        }
         let v1 = ApiError::from(e);
         Self::new(v1.status, v1.message)
+    }
+}
+
+impl From<ApiError> for V2Error {
+    /// Errors of helpers shared with v1 (body reading, address status lookups), in v2's shape.
+    fn from(e: ApiError) -> Self {
+        Self::new(e.status, e.message)
     }
 }
 
@@ -350,7 +413,10 @@ impl IntoResponse for V2Error {
             &V2ErrorBody {
                 code: self.status.as_u16(),
                 message: self.message.into_owned(),
-                status: Self::status_name(self.status).to_owned(),
+                status: self
+                    .canonical
+                    .unwrap_or_else(|| Self::status_name(self.status))
+                    .to_owned(),
                 details: self.details,
             },
         )

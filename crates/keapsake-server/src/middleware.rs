@@ -50,12 +50,31 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// REST v2 colon verbs (`/contacts:merge`) sent percent-encoded (`/contacts%3Amerge`): the
+/// encoded colon is decoded before routing, so both spellings reach the same route
+/// (`keap/rest-v2.md` §1).
+fn decode_colons(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.starts_with("/crm/rest/v2/") && (path.contains("%3A") || path.contains("%3a")) {
+        std::borrow::Cow::Owned(path.replace("%3A", ":").replace("%3a", ":"))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
+}
+
 /// Accepts an optional trailing slash on REST paths (`keap/oauth.md` §1: the PHP SDK posts to
-/// `.../contacts/`) by removing it before routing.
+/// `.../contacts/`) by removing it before routing, and decodes `%3A` in REST v2 paths (colon
+/// verbs).
 pub async fn trim_trailing_slash(mut req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if path.starts_with("/crm/") && path.len() > 1 && path.ends_with('/') {
-        let trimmed = path.trim_end_matches('/');
+    let decoded = decode_colons(req.uri().path());
+    let changed = matches!(decoded, std::borrow::Cow::Owned(_));
+    let path = decoded.into_owned();
+    let trailing = path.starts_with("/crm/") && path.len() > 1 && path.ends_with('/');
+    if trailing || changed {
+        let trimmed = if trailing {
+            path.trim_end_matches('/')
+        } else {
+            &path
+        };
         let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
         let rebuilt = match req.uri().query() {
             Some(q) => format!("{trimmed}?{q}"),

@@ -34,6 +34,11 @@ pub const MAX_ITEMS: usize = 1000;
 /// (Keap's exact text, `keap/rest-v1.md` §1.4).
 pub const NEEDS_EMAIL_OR_PHONE: &str = "Contact must contain an e-mail address or phone number";
 
+/// The 400 message when a v2 write would leave a contact without an e-mail address, a phone
+/// number and a postal address (`keap/rest-v2.md` §3.2: v2 accepts any one of the three).
+pub const NEEDS_EMAIL_PHONE_OR_ADDRESS: &str =
+    "Contact must contain an e-mail address, a phone number or an address";
+
 wire_enum!(
     /// E-mail slot.
     EmailField {
@@ -451,7 +456,11 @@ impl ContactDoc {
         if doc.source_type.is_none() {
             doc.source_type = Some(SourceType::Api);
         }
-        doc.validate()?;
+        if changes.replace_lists {
+            doc.validate_v2()?;
+        } else {
+            doc.validate()?;
+        }
         Ok(doc)
     }
 
@@ -461,8 +470,15 @@ impl ContactDoc {
     /// [`NEEDS_EMAIL_OR_PHONE`] when the change would leave neither; the document is then
     /// partly changed and must be discarded.
     pub fn update(&mut self, changes: &ContactChanges, now: OffsetDateTime) -> Result<(), String> {
+        // A contact created over v2 with only an address stays editable over v1 as long as it
+        // keeps a way to reach it.
+        let address_only = self.email_addresses.is_empty() && self.phone_numbers.is_empty();
         self.apply(changes, now);
-        self.validate()
+        if changes.replace_lists || address_only {
+            self.validate_v2()
+        } else {
+            self.validate()
+        }
     }
 
     /// Applies a change: scalar fields are replaced (`null` clears), slot lists merge by slot
@@ -474,15 +490,27 @@ impl ContactDoc {
         ch.family_name.apply_to(&mut self.family_name);
         ch.middle_name.apply_to(&mut self.middle_name);
         if let Some(list) = &ch.email_addresses {
+            if ch.replace_lists {
+                self.email_addresses.clear();
+            }
             merge_slots(&mut self.email_addresses, list, |e| e.field);
         }
         if let Some(list) = &ch.phone_numbers {
+            if ch.replace_lists {
+                self.phone_numbers.clear();
+            }
             merge_slots(&mut self.phone_numbers, list, |e| e.field);
         }
         if let Some(list) = &ch.fax_numbers {
+            if ch.replace_lists {
+                self.fax_numbers.clear();
+            }
             merge_slots(&mut self.fax_numbers, list, |e| e.field);
         }
         if let Some(list) = &ch.addresses {
+            if ch.replace_lists {
+                self.addresses.clear();
+            }
             merge_slots(&mut self.addresses, list, |e| e.field);
         }
         ch.company_id.apply_to(&mut self.company_id);
@@ -501,6 +529,9 @@ impl ContactDoc {
         ch.job_title.apply_to(&mut self.job_title);
         ch.lead_source_id.apply_to(&mut self.lead_source_id);
         if let Some(values) = &ch.custom_fields {
+            if ch.replace_lists {
+                self.custom_fields.clear();
+            }
             for (id, content) in values {
                 let pos = self.custom_fields.iter().position(|c| c.id == *id);
                 match (pos, content.is_null()) {
@@ -559,6 +590,21 @@ impl ContactDoc {
     pub fn validate(&self) -> Result<(), String> {
         if self.email_addresses.is_empty() && self.phone_numbers.is_empty() {
             return Err(NEEDS_EMAIL_OR_PHONE.to_owned());
+        }
+        Ok(())
+    }
+
+    /// The REST v2 invariant (`keap/rest-v2.md` §3.2): at least one e-mail address, phone
+    /// number or postal address.
+    ///
+    /// # Errors
+    /// [`NEEDS_EMAIL_PHONE_OR_ADDRESS`].
+    pub fn validate_v2(&self) -> Result<(), String> {
+        if self.email_addresses.is_empty()
+            && self.phone_numbers.is_empty()
+            && self.addresses.is_empty()
+        {
+            return Err(NEEDS_EMAIL_PHONE_OR_ADDRESS.to_owned());
         }
         Ok(())
     }
@@ -873,6 +919,9 @@ pub struct ContactChanges {
     /// `PUT /emailAddresses/{email}`: a contact whose `EMAIL1` becomes that address starts in it
     /// instead of `NonMarketable` (so an opted-out address stays opted out on a new contact).
     pub address_status: Option<(String, EmailStatus)>,
+    /// REST v2 semantics (`keap/rest-v2.md` §1): a list that is sent replaces the stored list
+    /// wholesale (items not sent are removed; `[]` clears) instead of merging by slot or id.
+    pub replace_lists: bool,
 }
 
 impl ContactBody {

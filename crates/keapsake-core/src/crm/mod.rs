@@ -9,6 +9,7 @@
 //! Wire contract: `keap/rest-v1.md` §0–§2.
 
 pub mod contact;
+pub mod contact_v2;
 pub mod custom_field;
 pub mod date;
 pub mod link;

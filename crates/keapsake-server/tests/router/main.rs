@@ -13,6 +13,7 @@ mod limits;
 mod misc;
 mod openapi;
 mod rest;
+mod rest_v2;
 mod serve;
 mod support;
 mod token;

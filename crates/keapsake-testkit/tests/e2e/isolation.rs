@@ -1,6 +1,7 @@
 //! The tenant-isolation matrix of SECURITY.md §5, **generated**: every operation (path × method)
 //! of Keap's REST v1 OpenAPI document (`shared/keap/openapi-v1.json`, paths `/v1/…` under
-//! `/crm/rest`) plus the v2 userinfo path is probed at run time with a valid token (anything but
+//! `/crm/rest`) and of the v2 document (`keapsake_server::rest::v2::operations`, generated from
+//! `openapi-v2.yml`, paths `/v2/…`) is probed at run time with a valid token (anything but
 //! `404 {"message":"Not Found"}`, a 405 or a 501 counts as implemented), then every implemented
 //! operation runs under every credential variant:
 //!
@@ -15,7 +16,7 @@
 //! | other OAuth | B's token as Bearer | like a never-existing id |
 //! | other OAuth, query | B's token as `?access_token=` | like a never-existing id |
 //! | other PAT | B's PAT as `X-Keap-API-Key` | like a never-existing id |
-//! | restricted PAT | A's read-only PAT as Bearer, write methods only | 403 `{"message"}` |
+//! | restricted PAT | A's read-only PAT as Bearer, write methods only | 403 `{"message"}` (v2: `PERMISSION_DENIED`) |
 //!
 //! Account A is seeded through the API with one record of each kind (contact, tag, tag category,
 //! company, note, task, opportunity, e-mail, product with a plan, order with an item and a payment,
@@ -103,7 +104,7 @@ impl Op {
     }
 }
 
-/// Every operation of the v1 document, plus `GET /v2/oauth/connect/userinfo`.
+/// Every operation of the v1 document, then every operation of the v2 document.
 fn operations() -> Vec<Op> {
     let path = spec_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -127,10 +128,12 @@ fn operations() -> Vec<Op> {
         path.display(),
         ops.len()
     );
-    ops.push(Op {
-        method: Method::GET,
-        template: "/v2/oauth/connect/userinfo".to_owned(),
-    });
+    for (m, p, _) in keapsake_server::rest::v2::operations::OPERATIONS {
+        ops.push(Op {
+            method: Method::from_bytes(m.as_bytes()).unwrap(),
+            template: format!("/v2{p}"),
+        });
+    }
     ops
 }
 
@@ -224,8 +227,9 @@ enum Slot {
 
 fn path_slot(template: &str, name: &str) -> Slot {
     match name {
-        "contactId" => Slot::Ref(Kind::Contact),
-        "tagId" => Slot::Ref(Kind::Tag),
+        "contactId" | "contact_id" => Slot::Ref(Kind::Contact),
+        "tagId" | "tag_id" => Slot::Ref(Kind::Tag),
+        "tag_category_id" => Slot::Ref(Kind::Category),
         "companyId" => Slot::Ref(Kind::Company),
         "noteId" => Slot::Ref(Kind::Note),
         "taskId" => Slot::Ref(Kind::Task),
@@ -253,12 +257,18 @@ fn path_slot(template: &str, name: &str) -> Slot {
     }
 }
 
+/// A `{name}` segment, possibly followed by a v2 colon verb (`{product_id}:adjustInventory`):
+/// the name and the suffix.
+fn param_segment(seg: &str) -> Option<(&str, &str)> {
+    seg.strip_prefix('{')?.split_once('}')
+}
+
 /// The `{name}` parameters of a template, in order.
 fn path_params(template: &str) -> Vec<String> {
     template
         .split('/')
-        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(str::to_owned)
+        .filter_map(param_segment)
+        .map(|(name, _)| name.to_owned())
         .collect()
 }
 
@@ -401,6 +411,40 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("PUT", "/v1/account/profile") => vec![b(
             json!({"name": "Intruder Inc", "email": "intruder@example.com"}),
         )],
+        // REST v2 (ids in bodies are sent as JSON numbers, which v2 accepts like strings).
+        ("GET", "/v2/contacts") => vec![
+            q(""),
+            q(&format!("filter=email%3D%3D{A_EMAIL}")),
+            q("filter=ids%3D%3D@contact@"),
+            q("filter=company_id%3D%3D@company@"),
+        ],
+        ("POST", "/v2/contacts") => vec![
+            b(new_contact),
+            Probe {
+                query: "duplicate_option=Email".to_owned(),
+                body: Some(json!({"given_name": "Intruder",
+                                  "email_addresses": [{"email": A_EMAIL, "field": "EMAIL1"}]})),
+                tailored: true,
+            },
+        ],
+        ("PATCH", "/v2/contacts/{contact_id}") => vec![b(contact_refs)],
+        ("GET", "/v2/tags") => vec![q(""), q("filter=category_id%3D%3D@category@")],
+        ("POST", "/v2/tags") => vec![b(
+            json!({"name": "Intruder tag", "category": {"id": "@category@"}}),
+        )],
+        ("PATCH", "/v2/tags/{tag_id}") => vec![b(
+            json!({"description": "Intruder", "category": {"id": "@category@"}}),
+        )],
+        (
+            "POST",
+            "/v2/tags/{tag_id}/contacts:applyTags" | "/v2/tags/{tag_id}/contacts:removeTags",
+        ) => {
+            vec![b(json!({"contact_ids": ["@contact@"]}))]
+        }
+        ("POST", "/v2/tags/categories") => vec![b(json!({"name": "Intruder category"}))],
+        ("PATCH", "/v2/tags/categories/{tag_category_id}") => {
+            vec![b(json!({"name": "Intruder category"}))]
+        }
         ("POST" | "PUT" | "PATCH", _) => vec![Probe {
             query: String::new(),
             body: Some(json!({})),
@@ -475,15 +519,13 @@ fn build(op: &Op, probe: &Probe, id: &dyn Fn(Kind) -> i64) -> Req {
     let path = op
         .template
         .split('/')
-        .map(
-            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => match path_slot(&op.template, name) {
-                    Slot::Ref(k) => id(k).to_string(),
-                    Slot::Lit(l) => l.to_owned(),
-                },
-                None => seg.to_owned(),
+        .map(|seg| match param_segment(seg) {
+            Some((name, verb)) => match path_slot(&op.template, name) {
+                Slot::Ref(k) => format!("{}{verb}", id(k)),
+                Slot::Lit(l) => format!("{l}{verb}"),
             },
-        )
+            None => seg.to_owned(),
+        })
         .collect::<Vec<_>>()
         .join("/");
     let mut query = probe.query.clone();
@@ -1464,8 +1506,13 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
                 tally.requests += 1;
                 tally.server_error(v.name, &req, &r);
                 let body = r.json();
+                let v2 = op.template.starts_with("/v2/");
                 let ok = r.status == 403
-                    && body.as_object().is_some_and(|o| o.len() == 1)
+                    && if v2 {
+                        body["code"] == 403 && body["status"] == "PERMISSION_DENIED"
+                    } else {
+                        body.as_object().is_some_and(|o| o.len() == 1)
+                    }
                     && body["message"].as_str().is_some_and(|m| !m.is_empty());
                 if !ok {
                     let class = if r.status < 300 {
@@ -1473,7 +1520,12 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
                     } else {
                         Class::Unauthenticated
                     };
-                    tally.violation(class, v.name, &req, "403 {\"message\":…}", r.short());
+                    let want = if v2 {
+                        "403 {\"code\":403,\"status\":\"PERMISSION_DENIED\",…}"
+                    } else {
+                        "403 {\"message\":…}"
+                    };
+                    tally.violation(class, v.name, &req, want, r.short());
                 }
             }
         }
@@ -1499,7 +1551,7 @@ async fn every_spec_operation_under_every_credential_keeps_accounts_apart(backen
         .map(|(op, _)| op.name())
         .collect();
     println!(
-        "[{backend_name}] {} operations in the spec (+ v2 userinfo)",
+        "[{backend_name}] {} operations in the v1 and v2 specs",
         support.len()
     );
     println!(

@@ -31,6 +31,7 @@ mod interop;
 mod isolation;
 mod keepalive;
 mod races;
+mod rest_v2;
 mod secrets;
 mod xmlrpc;
 mod xmlrpc_faults;
