@@ -1629,3 +1629,293 @@ async fn every_implemented_v2_operation_is_documented() {
     }
     assert!(missing.is_empty(), "not in /openapi.json: {missing:?}");
 }
+
+#[tokio::test]
+async fn contact_links_and_link_types_shared_with_xml_rpc() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let a = ada(&h, &at, "Ada", "ada@example.com").await;
+    let b = ada(&h, &at, "Byron", "byron@example.com").await;
+    let c = ada(&h, &at, "Charles", "cb@example.com").await;
+    // Types: create, duplicate name, bad limit, list with a filter and an order, update.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts/links/types"),
+        Some(json!({"name": "Spouse", "max_links": 1})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    let spouse = res.json();
+    assert_eq!(spouse["name"], "Spouse");
+    assert_eq!(spouse["max_links"], 1);
+    let spouse_id = spouse["id"].as_str().unwrap().to_owned();
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts/links/types"),
+            Some(json!({"name": "spouse"})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "ALREADY_EXISTS",
+        "already exists",
+    );
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts/links/types"),
+            Some(json!({"name": "Friend", "max_links": 0})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "max_links",
+    );
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts/links/types"),
+        Some(json!({"name": "Colleague", "max_links": 5})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    let colleague_id = res.json()["id"].as_str().unwrap().to_owned();
+    let listed = get(
+        &h,
+        &at,
+        &format!("{V2}/contacts/links/types?order_by=max_links%20desc"),
+    )
+    .await
+    .json();
+    let names: Vec<&str> = listed["contact_link_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Colleague", "Spouse"]);
+    assert_eq!(listed["next_page_token"], "");
+    let one = get(
+        &h,
+        &at,
+        &format!("{V2}/contacts/links/types?filter=name%3D%3DSpouse"),
+    )
+    .await
+    .json();
+    assert_eq!(one["contact_link_types"].as_array().unwrap().len(), 1);
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/contacts/links/types/{colleague_id}?update_mask=max_links"),
+        Some(json!({"name": "ignored", "max_links": 2})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json()["name"], "Colleague");
+    assert_eq!(res.json()["max_links"], 2);
+
+    // Link, idempotent re-link, the limit, self link, unknown ids.
+    let link =
+        |x: &str, y: &str, t: &str| json!({"contact1_id": x, "contact2_id": y, "link_type_id": t});
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts:link"),
+        Some(link(&a, &b, &spouse_id)),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    assert_eq!(
+        res.json(),
+        json!({"contact1_id": a, "contact2_id": b, "link_type_id": spouse_id, "link_type_name": "Spouse"})
+    );
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts%3Alink"),
+        Some(link(&b, &a, &spouse_id)),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts:link"),
+            Some(link(&a, &c, &spouse_id)),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "maximum",
+    );
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts:link"),
+            Some(link(&a, &a, &colleague_id)),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "itself",
+    );
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts:link"),
+            Some(link(&a, "999", &colleague_id)),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "Contact 999",
+    );
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts:link"),
+            Some(link(&a, &c, "77")),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "ContactLinkType 77",
+    );
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts:link"),
+            Some(json!({"contact1_id": "x1", "contact2_id": b, "link_type_id": spouse_id})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "contact1_id",
+    );
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts:link"),
+        Some(link(&c, &a, &colleague_id)),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+
+    // Both APIs list the same links.
+    let links = get(&h, &at, &format!("{V2}/contacts/{a}/links"))
+        .await
+        .json();
+    assert_eq!(links["links"].as_array().unwrap().len(), 2, "{links}");
+    assert_eq!(links["links"][1]["link_type_name"], "Colleague");
+    let paged = get(&h, &at, &format!("{V2}/contacts/{a}/links?page_size=1"))
+        .await
+        .json();
+    assert_eq!(paged["links"].as_array().unwrap().len(), 1);
+    assert_ne!(paged["next_page_token"], "");
+    let (key, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let xml = format!(
+        "<methodCall><methodName>ContactService.listLinkedContacts</methodName><params><param><value>{key}</value></param><param><value><int>{a}</int></value></param></params></methodCall>"
+    );
+    let res = h
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/crm/xmlrpc/v1")
+                .header("content-type", "text/xml")
+                .body(Body::from(xml))
+                .unwrap(),
+        )
+        .await;
+    let text = res.text();
+    assert_eq!(text.matches("<name>LinkTypeId</name>").count(), 2, "{text}");
+    assert!(
+        text.contains("<value>Spouse</value>") && text.contains("<value>Colleague</value>"),
+        "{text}"
+    );
+
+    // A type in use cannot be deleted; unlink, then it can. Unlinking twice is a 404.
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::DELETE,
+            &format!("{V2}/contacts/links/types/{spouse_id}"),
+            None,
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "FAILED_PRECONDITION",
+        "unlink",
+    );
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts:unlink"),
+        Some(link(&b, &a, &spouse_id)),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/contacts:unlink"),
+            Some(link(&b, &a, &spouse_id)),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "not linked",
+    );
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/contacts/links/types/{spouse_id}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::DELETE,
+            &format!("{V2}/contacts/links/types/{spouse_id}"),
+            None,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "ContactLinkType",
+    );
+    assert_v2_error(
+        &get(&h, &at, &format!("{V2}/contacts/999/links")).await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "Contact 999",
+    );
+}

@@ -10,6 +10,7 @@
 
 pub mod common;
 pub mod contacts;
+pub mod links;
 pub mod operations;
 pub mod tags;
 pub mod userinfo;
@@ -34,6 +35,13 @@ pub const IMPLEMENTED: &[&str] = &[
     "listTagsForContact",
     "retrieveContactModel",
     "mergeContacts",
+    "linkContacts",
+    "unlinkContacts",
+    "listContactLinks",
+    "listContactLinkTypes",
+    "createContactLinkType",
+    "updateContactLinkType",
+    "deleteContactLinkType",
     "listTags",
     "createTag",
     "getTag",
@@ -55,6 +63,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/connect/userinfo", get(userinfo::get))
         .merge(contacts::routes())
+        .merge(links::routes())
         .merge(tags::routes())
         .fallback(fallback)
         // Outermost: a body the handler left unread is read before the response goes out.
