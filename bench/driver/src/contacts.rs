@@ -18,16 +18,14 @@
 //! synchronous=NORMAL). Each is driven with that request at the same connection counts.
 
 use crate::http::{BasicAuth, Conn};
-use crate::load::LoadReport;
-use crate::procs::{Keapsake, ServerProc, free_addr};
-use anyhow::{Context as _, bail, ensure};
+use crate::load::{Answer, LoadReport, Request, next_rand};
+use crate::stage::{self, Row, Servers, StageConfig, ratio};
+use anyhow::{Context as _, ensure};
 use bytes::Bytes;
 use hyper::Method;
 use hyper::header::HeaderValue;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -35,30 +33,12 @@ use std::time::{Duration, Instant};
 /// Settings of the contacts stage.
 #[derive(Debug, Clone)]
 pub struct ContactsConfig {
-    /// The `keapsake` binary.
-    pub keapsake_bin: PathBuf,
-    /// The `ceiling-http` binary.
-    pub ceiling_http_bin: PathBuf,
-    /// The `ceiling-sqlite` binary.
-    pub ceiling_sqlite_bin: PathBuf,
-    /// Scratch directory, wiped first.
-    pub work_dir: PathBuf,
-    /// Where the markdown report goes.
-    pub report: PathBuf,
+    /// What every same-run stage has.
+    pub stage: StageConfig,
     /// Contacts seeded before measuring.
     pub contacts: u64,
     /// Connections used while seeding.
     pub seed_connections: usize,
-    /// Load points (connection counts).
-    pub connections: Vec<usize>,
-    /// Warm-up per load point.
-    pub warmup: Duration,
-    /// Measured window per load point.
-    pub duration: Duration,
-    /// Tokio worker threads of the driver.
-    pub driver_threads: usize,
-    /// The command line that produced this run, for the report.
-    pub command: String,
 }
 
 /// How many seeded contacts share one given name.
@@ -78,7 +58,10 @@ enum Op {
     XmlQuery,
 }
 
-impl Op {
+impl stage::Op for Op {
+    const TOKEN: Self = Op::Token;
+    const LABEL_WIDTH: usize = 52;
+
     fn label(self) -> &'static str {
         match self {
             Op::Token => "POST /token",
@@ -112,14 +95,6 @@ fn contact_body(n: u64) -> Bytes {
     ))
 }
 
-/// xorshift64*: cheap per-task randomness.
-fn next_rand(s: &mut u64) -> u64 {
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-}
-
 /// An XML-RPC call; the credential travels as `Authorization: Bearer`, so the key parameter is a
 /// placeholder (ignored, `keap/xmlrpc.md` §2).
 fn xml_call(method: &str, params: &str) -> Bytes {
@@ -141,189 +116,97 @@ fn fault_is_error(r: (hyper::StatusCode, Bytes)) -> (hyper::StatusCode, Bytes) {
     }
 }
 
-async fn one_request(
-    c: &mut Conn,
-    plan: &Plan,
-    rng: &mut u64,
-) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
-    let json = HeaderValue::from_static("application/json");
-    let xml = HeaderValue::from_static("text/xml");
-    match plan.op {
-        Op::XmlAdd => {
-            let n = plan.next_email.fetch_add(1, Ordering::Relaxed);
-            let body = xml_call(
-                "ContactService.add",
-                &format!(
-                    "<param><value><struct><member><name>FirstName</name><value>G{}</value></member>\
+impl Request for Plan {
+    const SAMPLES: usize = 1 << 14;
+
+    async fn send(&self, c: &mut Conn, rng: &mut u64) -> Answer {
+        let plan = self;
+        let json = HeaderValue::from_static("application/json");
+        let xml = HeaderValue::from_static("text/xml");
+        match plan.op {
+            Op::XmlAdd => {
+                let n = plan.next_email.fetch_add(1, Ordering::Relaxed);
+                let body = xml_call(
+                    "ContactService.add",
+                    &format!(
+                        "<param><value><struct><member><name>FirstName</name><value>G{}</value></member>\
                      <member><name>LastName</name><value>F{n}</value></member>\
                      <member><name>Email</name><value>c{n}@example.com</value></member></struct></value></param>",
-                    n / GIVEN_NAME_GROUP
-                ),
-            );
-            c.send_typed(
-                Method::POST,
-                "/crm/xmlrpc/v1",
-                Some(&plan.bearer),
-                Some((xml, body)),
-            )
-            .await
-            .map(fault_is_error)
-        }
-        Op::XmlQuery => {
-            let n = next_rand(rng) % plan.seeded;
-            let body = xml_call(
-                "DataService.query",
-                &format!(
-                    "<param><value>Contact</value></param><param><value><int>10</int></value></param>\
+                        n / GIVEN_NAME_GROUP
+                    ),
+                );
+                c.send_typed(
+                    Method::POST,
+                    "/crm/xmlrpc/v1",
+                    Some(&plan.bearer),
+                    Some((xml, body)),
+                )
+                .await
+                .map(fault_is_error)
+            }
+            Op::XmlQuery => {
+                let n = next_rand(rng) % plan.seeded;
+                let body = xml_call(
+                    "DataService.query",
+                    &format!(
+                        "<param><value>Contact</value></param><param><value><int>10</int></value></param>\
                      <param><value><int>0</int></value></param>\
                      <param><value><struct><member><name>Email</name><value>c{n}@example.com</value></member></struct></value></param>\
                      <param><value><array><data><value>Id</value><value>FirstName</value><value>Email</value></data></array></value></param>"
-                ),
-            );
-            c.send_typed(
-                Method::POST,
-                "/crm/xmlrpc/v1",
-                Some(&plan.bearer),
-                Some((xml, body)),
-            )
-            .await
-            .map(fault_is_error)
-        }
-        Op::Token => c.refresh(&plan.basic, "unused-by-the-ceilings").await,
-        Op::GetOne => {
-            let id = plan.ids[(next_rand(rng) % plan.ids.len() as u64) as usize];
-            c.send_typed(
-                Method::GET,
-                &format!("/crm/rest/v1/contacts/{id}"),
-                Some(&plan.bearer),
-                None,
-            )
-            .await
-        }
-        Op::Create => {
-            let n = plan.next_email.fetch_add(1, Ordering::Relaxed);
-            c.send_typed(
-                Method::POST,
-                "/crm/rest/v1/contacts",
-                Some(&plan.bearer),
-                Some((json, contact_body(n))),
-            )
-            .await
-        }
-        Op::ListEmail => {
-            let n = next_rand(rng) % plan.seeded;
-            c.send_typed(
-                Method::GET,
-                &format!("/crm/rest/v1/contacts?email=c{n}%40example.com"),
-                Some(&plan.bearer),
-                None,
-            )
-            .await
-        }
-        Op::ListGivenName => {
-            let g = next_rand(rng) % (plan.seeded / GIVEN_NAME_GROUP).max(1);
-            c.send_typed(
-                Method::GET,
-                &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"),
-                Some(&plan.bearer),
-                None,
-            )
-            .await
-        }
-    }
-}
-
-struct TaskOut {
-    latencies: Vec<u32>,
-    errors: BTreeMap<u16, u64>,
-    transport: u64,
-}
-
-async fn task(
-    addr: SocketAddr,
-    plan: Arc<Plan>,
-    seed: u64,
-    measure_from: Instant,
-    end: Instant,
-) -> TaskOut {
-    let mut out = TaskOut {
-        latencies: Vec::with_capacity(1 << 14),
-        errors: BTreeMap::new(),
-        transport: 0,
-    };
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut conn: Option<Conn> = None;
-    loop {
-        let t0 = Instant::now();
-        if t0 >= end {
-            break;
-        }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match Conn::connect(addr).await {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    out.transport += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        match one_request(c, &plan, &mut rng).await {
-            Ok((status, _)) if status.is_success() => {
-                let t1 = Instant::now();
-                if t0 >= measure_from && t1 <= end {
-                    out.latencies
-                        .push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
-                }
+                    ),
+                );
+                c.send_typed(
+                    Method::POST,
+                    "/crm/xmlrpc/v1",
+                    Some(&plan.bearer),
+                    Some((xml, body)),
+                )
+                .await
+                .map(fault_is_error)
             }
-            Ok((status, _)) => *out.errors.entry(status.as_u16()).or_default() += 1,
-            Err(_) => {
-                out.transport += 1;
-                conn = None;
+            Op::Token => c.refresh(&plan.basic, "unused-by-the-ceilings").await,
+            Op::GetOne => {
+                let id = plan.ids[(next_rand(rng) % plan.ids.len() as u64) as usize];
+                c.send_typed(
+                    Method::GET,
+                    &format!("/crm/rest/v1/contacts/{id}"),
+                    Some(&plan.bearer),
+                    None,
+                )
+                .await
+            }
+            Op::Create => {
+                let n = plan.next_email.fetch_add(1, Ordering::Relaxed);
+                c.send_typed(
+                    Method::POST,
+                    "/crm/rest/v1/contacts",
+                    Some(&plan.bearer),
+                    Some((json, contact_body(n))),
+                )
+                .await
+            }
+            Op::ListEmail => {
+                let n = next_rand(rng) % plan.seeded;
+                c.send_typed(
+                    Method::GET,
+                    &format!("/crm/rest/v1/contacts?email=c{n}%40example.com"),
+                    Some(&plan.bearer),
+                    None,
+                )
+                .await
+            }
+            Op::ListGivenName => {
+                let g = next_rand(rng) % (plan.seeded / GIVEN_NAME_GROUP).max(1);
+                c.send_typed(
+                    Method::GET,
+                    &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"),
+                    Some(&plan.bearer),
+                    None,
+                )
+                .await
             }
         }
     }
-    out
-}
-
-/// One closed-loop load point: `connections` tasks, each its own keep-alive connection.
-async fn load_point(
-    addr: SocketAddr,
-    plan: Arc<Plan>,
-    connections: usize,
-    warmup: Duration,
-    duration: Duration,
-) -> anyhow::Result<LoadReport> {
-    let measure_from = Instant::now() + warmup;
-    let end = measure_from + duration;
-    let handles: Vec<_> = (0..connections)
-        .map(|i| {
-            tokio::spawn(task(
-                addr,
-                Arc::clone(&plan),
-                i as u64 + 1,
-                measure_from,
-                end,
-            ))
-        })
-        .collect();
-    let mut rep = LoadReport {
-        connections,
-        window: duration,
-        ..LoadReport::default()
-    };
-    for h in handles {
-        let r = h.await?;
-        rep.latencies_us.extend(r.latencies);
-        for (k, v) in r.errors {
-            *rep.errors_by_status.entry(k).or_default() += v;
-        }
-        rep.transport_errors += r.transport;
-    }
-    rep.ok = rep.latencies_us.len() as u64;
-    rep.latencies_us.sort_unstable();
-    Ok(rep)
 }
 
 /// Creates contacts `0..n` at `connections` connections; returns their ids (index = e-mail
@@ -395,78 +278,25 @@ async fn seed(
     Ok((ids, rep))
 }
 
-struct Row {
-    op: Op,
-    server: &'static str,
-    rep: LoadReport,
-}
-
 /// Runs the stage, prints the table and writes the report.
 ///
 /// # Errors
 /// Any server that fails to start, seed or answer.
 pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.driver_threads.max(1))
-        .enable_all()
-        .build()?;
-    if cfg.work_dir.exists() {
-        std::fs::remove_dir_all(&cfg.work_dir)
-            .with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
-    }
-    std::fs::create_dir_all(&cfg.work_dir)?;
-    for b in [
-        &cfg.keapsake_bin,
-        &cfg.ceiling_http_bin,
-        &cfg.ceiling_sqlite_bin,
-    ] {
-        if !b.exists() {
-            bail!(
-                "{} is missing; build with `cargo build --release -p keapsake-cli -p keapsake-bench`",
-                b.display()
-            );
-        }
-    }
-    let ks = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake.db"));
-    let ks_log = cfg.work_dir.join("keapsake.log");
-    ks.seed_demo(Some(&ks_log))?;
-    let token = ks.mint()?.access_token;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
-
-    let ks_addr = free_addr()?;
-    let mut ks_srv = ServerProc::spawn(
-        &cfg.keapsake_bin,
-        &ks.serve_args(ks_addr, &[]),
-        ks_addr,
-        Some(&ks_log),
-    )?;
-    ks_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-    let http_addr = free_addr()?;
-    let mut http_srv = ServerProc::spawn(
-        &cfg.ceiling_http_bin,
-        &["--listen".into(), http_addr.to_string()],
-        http_addr,
-        None,
-    )?;
-    http_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-    let sqlite_addr = free_addr()?;
-    let sqlite_args = vec![
-        "--listen".into(),
-        sqlite_addr.to_string(),
-        "--database".into(),
-        cfg.work_dir.join("ceiling.db").display().to_string(),
-    ];
-    let mut sqlite_srv =
-        ServerProc::spawn(&cfg.ceiling_sqlite_bin, &sqlite_args, sqlite_addr, None)?;
-    sqlite_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
+    let rt = stage::prepare(&cfg.stage)?;
+    let servers = Servers::start(&cfg.stage)?;
 
     eprintln!(
         "== seeding {} contacts at {} connections",
         cfg.contacts, cfg.seed_connections
     );
-    let (ids, seed_rep) =
-        rt.block_on(seed(ks_addr, &bearer, cfg.contacts, cfg.seed_connections))?;
+    let (ids, seed_rep) = rt.block_on(seed(
+        servers.ks_addr,
+        &servers.bearer,
+        cfg.contacts,
+        cfg.seed_connections,
+    ))?;
     eprintln!(
         "   {} in {:.1} s",
         seed_rep.summary(),
@@ -474,13 +304,16 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
     );
     let db_bytes: u64 = ["", "-wal"]
         .iter()
-        .map(|s| std::fs::metadata(crate::procs::suffixed(&ks.database, s)).map_or(0, |m| m.len()))
+        .map(|s| {
+            std::fs::metadata(crate::procs::suffixed(&servers.ks.database, s))
+                .map_or(0, |m| m.len())
+        })
         .sum();
     let db_mib = db_bytes as f64 / 1048576.0;
 
     // Sanity: the filters find what was seeded.
     let (email_hits, name_hits) = rt.block_on(async {
-        let mut c = Conn::connect(ks_addr).await?;
+        let mut c = Conn::connect(servers.ks_addr).await?;
         let probe = cfg.contacts / 2;
         let count = |b: &Bytes| {
             serde_json::from_slice::<serde_json::Value>(b)
@@ -491,7 +324,7 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
             .send_typed(
                 Method::GET,
                 &format!("/crm/rest/v1/contacts?email=c{probe}%40example.com"),
-                Some(&bearer),
+                Some(&servers.bearer),
                 None,
             )
             .await?;
@@ -500,7 +333,7 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
             .send_typed(
                 Method::GET,
                 &format!("/crm/rest/v1/contacts?given_name=G{g}&limit=50"),
-                Some(&bearer),
+                Some(&servers.bearer),
                 None,
             )
             .await?;
@@ -517,7 +350,7 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
     let plan = |op| {
         Arc::new(Plan {
             op,
-            bearer: bearer.clone(),
+            bearer: servers.bearer.clone(),
             basic: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret")
                 .expect("ASCII credentials"),
             ids: Arc::clone(&ids),
@@ -525,28 +358,22 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
             next_email: Arc::clone(&next_email),
         })
     };
-    let mut rows: Vec<Row> = Vec::new();
-    for &c in &cfg.connections {
-        let points: [(&'static str, SocketAddr, Op); 8] = [
-            ("ceiling-http", http_addr, Op::Token),
-            ("ceiling-sqlite", sqlite_addr, Op::Token),
-            ("keapsake", ks_addr, Op::GetOne),
-            ("keapsake", ks_addr, Op::Create),
-            ("keapsake", ks_addr, Op::ListEmail),
-            ("keapsake", ks_addr, Op::ListGivenName),
-            ("keapsake", ks_addr, Op::XmlAdd),
-            ("keapsake", ks_addr, Op::XmlQuery),
-        ];
-        for (server, addr, op) in points {
-            let rep = rt.block_on(load_point(addr, plan(op), c, cfg.warmup, cfg.duration))?;
-            eprintln!("   {server:<15} {:<52} {}", op.label(), rep.summary());
-            rows.push(Row { op, server, rep });
-        }
-    }
-    let loaded_rss = ks_srv.rss_kib().unwrap_or(0);
-    ks_srv.stop()?;
-    http_srv.stop()?;
-    sqlite_srv.stop()?;
+    let rows = stage::measure(
+        &rt,
+        &cfg.stage,
+        &[
+            ("ceiling-http", servers.http_addr, Op::Token),
+            ("ceiling-sqlite", servers.sqlite_addr, Op::Token),
+            ("keapsake", servers.ks_addr, Op::GetOne),
+            ("keapsake", servers.ks_addr, Op::Create),
+            ("keapsake", servers.ks_addr, Op::ListEmail),
+            ("keapsake", servers.ks_addr, Op::ListGivenName),
+            ("keapsake", servers.ks_addr, Op::XmlAdd),
+            ("keapsake", servers.ks_addr, Op::XmlQuery),
+        ],
+        plan,
+    )?;
+    let (loaded_rss, _) = servers.stop()?;
 
     let md = render(
         cfg,
@@ -558,29 +385,14 @@ pub fn run(cfg: &ContactsConfig) -> anyhow::Result<()> {
         loaded_rss,
         started.elapsed(),
     );
-    println!("\n{md}");
-    if let Some(dir) = cfg.report.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&cfg.report, &md)
-        .with_context(|| format!("cannot write {}", cfg.report.display()))?;
-    eprintln!("report written to {}", cfg.report.display());
-    Ok(())
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 && a.is_finite() && b.is_finite() {
-        format!("{:.2}×", a / b)
-    } else {
-        "—".into()
-    }
+    stage::publish(&cfg.stage, &md)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn render(
     cfg: &ContactsConfig,
     seed: &LoadReport,
-    rows: &[Row],
+    rows: &[Row<Op>],
     email_hits: Option<u64>,
     name_hits: Option<u64>,
     db_mib: f64,
@@ -588,19 +400,7 @@ fn render(
     took: Duration,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# keapsake bench, REST v1 contacts: {}\n",
-        crate::machine::now_utc()
-    );
-    let _ = writeln!(s, "Command: `{}`\n", cfg.command);
-    let _ = writeln!(s, "{}\n", crate::machine::describe());
-    let _ = writeln!(
-        s,
-        "Load average (1/5/15 min) at the end: {}. Whole stage took {:.0} s.\n",
-        crate::machine::loadavg(),
-        took.as_secs_f64()
-    );
+    stage::write_head(&mut s, "contacts", &cfg.stage, took);
     let _ = writeln!(
         s,
         "Seeding: {} contacts by `POST /crm/rest/v1/contacts` at {} connections (keapsake, default durability, one bearer token): \
@@ -623,42 +423,15 @@ fn render(
          single-row INSERT per transaction, WAL, synchronous=NORMAL, pool 10) at the same count. Both ceilings ran in this run, side by \
          side with keapsake. For the GETs, `÷ sqlite` compares a keapsake read with a naive write, the storage baseline the brief fixes; \
          it is not a read ceiling.\n",
-        cfg.warmup.as_secs_f64(),
-        cfg.duration.as_secs_f64()
+        cfg.stage.warmup.as_secs_f64(),
+        cfg.stage.duration.as_secs_f64()
     );
-    let _ = writeln!(
-        s,
-        "| server | request | conn | req/s | p50 ms | p99 ms | errors | ÷ http | ÷ sqlite |"
-    );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for &c in &cfg.connections {
-        let base = |name: &str| {
-            rows.iter()
-                .find(|r| r.server == name && r.rep.connections == c)
-                .map_or(0.0, |r| r.rep.rps())
-        };
-        let (h, q) = (base("ceiling-http"), base("ceiling-sqlite"));
-        for r in rows.iter().filter(|r| r.rep.connections == c) {
-            let k = r.rep.rps();
-            let is_ks = r.op != Op::Token;
-            let _ = writeln!(
-                s,
-                "| {} | `{}` | {c} | {k:.0} | {:.3} | {:.3} | {} | {} | {} |",
-                r.server,
-                r.op.label(),
-                r.rep.quantile_ms(0.5),
-                r.rep.quantile_ms(0.99),
-                r.rep.errors(),
-                if is_ks { ratio(k, h) } else { "".into() },
-                if is_ks { ratio(k, q) } else { "".into() },
-            );
-        }
-    }
+    stage::write_table(&mut s, &cfg.stage, rows, None);
     let _ = writeln!(
         s,
         "\nXML-RPC against its REST counterpart in the same run (req/s ratio):"
     );
-    for &c in &cfg.connections {
+    for &c in &cfg.stage.connections {
         let rps = |op: Op| {
             rows.iter()
                 .find(|r| r.op == op && r.rep.connections == c)
@@ -671,10 +444,6 @@ fn render(
             ratio(rps(Op::XmlQuery), rps(Op::ListEmail)),
         );
     }
-    let _ = writeln!(
-        s,
-        "\nkeapsake RSS after the run: {:.1} MiB.",
-        loaded_rss_kib as f64 / 1024.0
-    );
+    stage::write_rss(&mut s, loaded_rss_kib);
     s
 }

@@ -15,44 +15,24 @@
 //! INSERT per transaction (WAL, synchronous=NORMAL).
 
 use crate::http::{BasicAuth, Conn};
-use crate::load::LoadReport;
-use crate::procs::{Keapsake, ServerProc, free_addr};
-use anyhow::{Context as _, bail, ensure};
+use crate::load::{Answer, Request, next_rand};
+use crate::stage::{self, Row, Servers, StageConfig};
+use anyhow::{Context as _, ensure};
 use bytes::Bytes;
 use hyper::Method;
 use hyper::header::HeaderValue;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Settings of the e-mails stage.
 #[derive(Debug, Clone)]
 pub struct EmailsConfig {
-    /// The `keapsake` binary.
-    pub keapsake_bin: PathBuf,
-    /// The `ceiling-http` binary.
-    pub ceiling_http_bin: PathBuf,
-    /// The `ceiling-sqlite` binary.
-    pub ceiling_sqlite_bin: PathBuf,
-    /// Scratch directory, wiped first.
-    pub work_dir: PathBuf,
-    /// Where the markdown report goes.
-    pub report: PathBuf,
+    /// What every same-run stage has.
+    pub stage: StageConfig,
     /// Contacts seeded before measuring (the recipients).
     pub contacts: u64,
-    /// Load points (connection counts).
-    pub connections: Vec<usize>,
-    /// Warm-up per load point.
-    pub warmup: Duration,
-    /// Measured window per load point.
-    pub duration: Duration,
-    /// Tokio worker threads of the driver.
-    pub driver_threads: usize,
-    /// The command line that produced this run, for the report.
-    pub command: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +45,10 @@ enum Op {
     Queue10,
 }
 
-impl Op {
+impl stage::Op for Op {
+    const TOKEN: Self = Op::Token;
+    const LABEL_WIDTH: usize = 48;
+
     fn label(self) -> &'static str {
         match self {
             Op::Token => "POST /token",
@@ -73,7 +56,9 @@ impl Op {
             Op::Queue10 => "POST /crm/rest/v1/emails/queue (10 recipients)",
         }
     }
+}
 
+impl Op {
     fn recipients(self) -> usize {
         match self {
             Op::Token => 0,
@@ -91,14 +76,6 @@ struct Plan {
     user_id: i64,
 }
 
-/// xorshift64*: cheap per-task randomness.
-fn next_rand(s: &mut u64) -> u64 {
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-}
-
 /// A send request: merge fields in subject and body, base64 plain and HTML contents.
 fn queue_body(contacts: &[i64], user_id: i64) -> Bytes {
     let ids: Vec<String> = contacts.iter().map(i64::to_string).collect();
@@ -109,124 +86,31 @@ fn queue_body(contacts: &[i64], user_id: i64) -> Bytes {
     ))
 }
 
-async fn one_request(
-    c: &mut Conn,
-    plan: &Plan,
-    rng: &mut u64,
-) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
-    if plan.op == Op::Token {
-        return c.refresh(&plan.basic, "unused-by-the-ceilings").await;
-    }
-    let n = plan.op.recipients();
-    let mut to = Vec::with_capacity(n);
-    while to.len() < n {
-        let id = plan.contacts[(next_rand(rng) % plan.contacts.len() as u64) as usize];
-        if !to.contains(&id) {
-            to.push(id);
+impl Request for Plan {
+    async fn send(&self, c: &mut Conn, rng: &mut u64) -> Answer {
+        let plan = self;
+        if plan.op == Op::Token {
+            return c.refresh(&plan.basic, "unused-by-the-ceilings").await;
         }
-    }
-    c.send_typed(
-        Method::POST,
-        "/crm/rest/v1/emails/queue",
-        Some(&plan.bearer),
-        Some((
-            HeaderValue::from_static("application/json"),
-            queue_body(&to, plan.user_id),
-        )),
-    )
-    .await
-}
-
-struct TaskOut {
-    latencies: Vec<u32>,
-    errors: BTreeMap<u16, u64>,
-    transport: u64,
-}
-
-async fn task(
-    addr: SocketAddr,
-    plan: Arc<Plan>,
-    seed: u64,
-    measure_from: Instant,
-    end: Instant,
-) -> TaskOut {
-    let mut out = TaskOut {
-        latencies: Vec::with_capacity(1 << 12),
-        errors: BTreeMap::new(),
-        transport: 0,
-    };
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut conn: Option<Conn> = None;
-    loop {
-        let t0 = Instant::now();
-        if t0 >= end {
-            break;
-        }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match Conn::connect(addr).await {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    out.transport += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        match one_request(c, &plan, &mut rng).await {
-            Ok((status, _)) if status.is_success() => {
-                let t1 = Instant::now();
-                if t0 >= measure_from && t1 <= end {
-                    out.latencies
-                        .push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
-                }
-            }
-            Ok((status, _)) => *out.errors.entry(status.as_u16()).or_default() += 1,
-            Err(_) => {
-                out.transport += 1;
-                conn = None;
+        let n = plan.op.recipients();
+        let mut to = Vec::with_capacity(n);
+        while to.len() < n {
+            let id = plan.contacts[(next_rand(rng) % plan.contacts.len() as u64) as usize];
+            if !to.contains(&id) {
+                to.push(id);
             }
         }
+        c.send_typed(
+            Method::POST,
+            "/crm/rest/v1/emails/queue",
+            Some(&plan.bearer),
+            Some((
+                HeaderValue::from_static("application/json"),
+                queue_body(&to, plan.user_id),
+            )),
+        )
+        .await
     }
-    out
-}
-
-async fn load_point(
-    addr: SocketAddr,
-    plan: Arc<Plan>,
-    connections: usize,
-    warmup: Duration,
-    duration: Duration,
-) -> anyhow::Result<LoadReport> {
-    let measure_from = Instant::now() + warmup;
-    let end = measure_from + duration;
-    let handles: Vec<_> = (0..connections)
-        .map(|i| {
-            tokio::spawn(task(
-                addr,
-                Arc::clone(&plan),
-                i as u64 + 1,
-                measure_from,
-                end,
-            ))
-        })
-        .collect();
-    let mut rep = LoadReport {
-        connections,
-        window: duration,
-        ..LoadReport::default()
-    };
-    for h in handles {
-        let r = h.await?;
-        rep.latencies_us.extend(r.latencies);
-        for (k, v) in r.errors {
-            *rep.errors_by_status.entry(k).or_default() += v;
-        }
-        rep.transport_errors += r.transport;
-    }
-    rep.ok = rep.latencies_us.len() as u64;
-    rep.latencies_us.sort_unstable();
-    Ok(rep)
 }
 
 /// The seeding requests: contacts, the sending user; and the probe afterwards.
@@ -298,150 +182,61 @@ async fn prepare(
     Ok((ids, user_id))
 }
 
-struct Row {
-    op: Op,
-    server: &'static str,
-    rep: LoadReport,
-}
-
 /// Runs the stage, prints the table and writes the report.
 ///
 /// # Errors
 /// Any server that fails to start, seed or answer.
 pub fn run(cfg: &EmailsConfig) -> anyhow::Result<()> {
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.driver_threads.max(1))
-        .enable_all()
-        .build()?;
-    if cfg.work_dir.exists() {
-        std::fs::remove_dir_all(&cfg.work_dir)
-            .with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
-    }
-    std::fs::create_dir_all(&cfg.work_dir)?;
-    for b in [
-        &cfg.keapsake_bin,
-        &cfg.ceiling_http_bin,
-        &cfg.ceiling_sqlite_bin,
-    ] {
-        if !b.exists() {
-            bail!(
-                "{} is missing; build with `cargo build --release -p keapsake-cli -p keapsake-bench`",
-                b.display()
-            );
-        }
-    }
+    let rt = stage::prepare(&cfg.stage)?;
     ensure!(cfg.contacts >= 10, "--contacts must be at least 10");
-    let ks = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake.db"));
-    let ks_log = cfg.work_dir.join("keapsake.log");
-    ks.seed_demo(Some(&ks_log))?;
-    let token = ks.mint()?.access_token;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
-
-    let ks_addr = free_addr()?;
-    let mut ks_srv = ServerProc::spawn(
-        &cfg.keapsake_bin,
-        &ks.serve_args(ks_addr, &[]),
-        ks_addr,
-        Some(&ks_log),
-    )?;
-    ks_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-    let http_addr = free_addr()?;
-    let mut http_srv = ServerProc::spawn(
-        &cfg.ceiling_http_bin,
-        &["--listen".into(), http_addr.to_string()],
-        http_addr,
-        None,
-    )?;
-    http_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-    let sqlite_addr = free_addr()?;
-    let sqlite_args = vec![
-        "--listen".into(),
-        sqlite_addr.to_string(),
-        "--database".into(),
-        cfg.work_dir.join("ceiling.db").display().to_string(),
-    ];
-    let mut sqlite_srv =
-        ServerProc::spawn(&cfg.ceiling_sqlite_bin, &sqlite_args, sqlite_addr, None)?;
-    sqlite_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
+    let servers = Servers::start(&cfg.stage)?;
 
     eprintln!("== seeding {} recipient contacts", cfg.contacts);
-    let (contacts, user_id) = rt.block_on(prepare(ks_addr, &bearer, cfg.contacts))?;
+    let (contacts, user_id) =
+        rt.block_on(prepare(servers.ks_addr, &servers.bearer, cfg.contacts))?;
     eprintln!("   done; sending user {user_id}; probe send checked");
     let contacts = Arc::new(contacts);
     let plan = |op| {
         Arc::new(Plan {
             op,
-            bearer: bearer.clone(),
+            bearer: servers.bearer.clone(),
             basic: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret")
                 .expect("ASCII credentials"),
             contacts: Arc::clone(&contacts),
             user_id,
         })
     };
-    let mut rows: Vec<Row> = Vec::new();
-    for &c in &cfg.connections {
-        let points: [(&'static str, SocketAddr, Op); 4] = [
-            ("ceiling-http", http_addr, Op::Token),
-            ("ceiling-sqlite", sqlite_addr, Op::Token),
-            ("keapsake", ks_addr, Op::Queue1),
-            ("keapsake", ks_addr, Op::Queue10),
-        ];
-        for (server, addr, op) in points {
-            let rep = rt.block_on(load_point(addr, plan(op), c, cfg.warmup, cfg.duration))?;
-            eprintln!("   {server:<15} {:<48} {}", op.label(), rep.summary());
-            rows.push(Row { op, server, rep });
-        }
-    }
-    let loaded_rss = ks_srv.rss_kib().unwrap_or(0);
-    ks_srv.stop()?;
-    http_srv.stop()?;
-    sqlite_srv.stop()?;
+    let rows = stage::measure(
+        &rt,
+        &cfg.stage,
+        &[
+            ("ceiling-http", servers.http_addr, Op::Token),
+            ("ceiling-sqlite", servers.sqlite_addr, Op::Token),
+            ("keapsake", servers.ks_addr, Op::Queue1),
+            ("keapsake", servers.ks_addr, Op::Queue10),
+        ],
+        plan,
+    )?;
+    let (loaded_rss, ks) = servers.stop()?;
     let db_bytes: u64 = ["", "-wal"]
         .iter()
         .map(|s| std::fs::metadata(crate::procs::suffixed(&ks.database, s)).map_or(0, |m| m.len()))
         .sum();
 
     let md = render(cfg, &rows, db_bytes, loaded_rss, started.elapsed());
-    println!("\n{md}");
-    if let Some(dir) = cfg.report.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&cfg.report, &md)
-        .with_context(|| format!("cannot write {}", cfg.report.display()))?;
-    eprintln!("report written to {}", cfg.report.display());
-    Ok(())
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 && a.is_finite() && b.is_finite() {
-        format!("{:.2}×", a / b)
-    } else {
-        "—".into()
-    }
+    stage::publish(&cfg.stage, &md)
 }
 
 fn render(
     cfg: &EmailsConfig,
-    rows: &[Row],
+    rows: &[Row<Op>],
     db_bytes: u64,
     loaded_rss_kib: u64,
     took: Duration,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# keapsake bench, REST v1 e-mail queue: {}\n",
-        crate::machine::now_utc()
-    );
-    let _ = writeln!(s, "Command: `{}`\n", cfg.command);
-    let _ = writeln!(s, "{}\n", crate::machine::describe());
-    let _ = writeln!(
-        s,
-        "Load average (1/5/15 min) at the end: {}. Whole stage took {:.0} s.\n",
-        crate::machine::loadavg(),
-        took.as_secs_f64()
-    );
+    stage::write_head(&mut s, "e-mail queue", &cfg.stage, took);
     let _ = writeln!(
         s,
         "{} recipient contacts seeded; keapsake default durability (synchronous=FULL), no SMTP worker (the outbox only grows). \
@@ -450,47 +245,23 @@ fn render(
          `÷ http` / `÷ sqlite` divide keapsake req/s by ceiling-http's / ceiling-sqlite's `POST /token` req/s at the same connection \
          count in this run. Database + WAL at the end: {:.1} MiB.\n",
         cfg.contacts,
-        cfg.warmup.as_secs_f64(),
-        cfg.duration.as_secs_f64(),
+        cfg.stage.warmup.as_secs_f64(),
+        cfg.stage.duration.as_secs_f64(),
         db_bytes as f64 / 1_048_576.0
     );
-    let _ = writeln!(
-        s,
-        "| server | request | conn | req/s | recipients/s | p50 ms | p99 ms | errors | ÷ http | ÷ sqlite |"
-    );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for &c in &cfg.connections {
-        let base = |name: &str| {
-            rows.iter()
-                .find(|r| r.server == name && r.rep.connections == c)
-                .map_or(0.0, |r| r.rep.rps())
-        };
-        let (h, q) = (base("ceiling-http"), base("ceiling-sqlite"));
-        for r in rows.iter().filter(|r| r.rep.connections == c) {
-            let k = r.rep.rps();
-            let is_ks = r.op != Op::Token;
-            let _ = writeln!(
-                s,
-                "| {} | `{}` | {c} | {k:.0} | {} | {:.3} | {:.3} | {} | {} | {} |",
-                r.server,
-                r.op.label(),
-                if is_ks {
-                    format!("{:.0}", k * r.op.recipients() as f64)
-                } else {
-                    String::new()
-                },
-                r.rep.quantile_ms(0.5),
-                r.rep.quantile_ms(0.99),
-                r.rep.errors(),
-                if is_ks { ratio(k, h) } else { "".into() },
-                if is_ks { ratio(k, q) } else { "".into() },
-            );
+    let recipients = |r: &Row<Op>, k: f64| {
+        if r.op != Op::Token {
+            format!("{:.0}", k * r.op.recipients() as f64)
+        } else {
+            String::new()
         }
-    }
-    let _ = writeln!(
-        s,
-        "\nkeapsake RSS after the run: {:.1} MiB.",
-        loaded_rss_kib as f64 / 1024.0
+    };
+    stage::write_table(
+        &mut s,
+        &cfg.stage,
+        rows,
+        Some(("recipients/s", &recipients)),
     );
+    stage::write_rss(&mut s, loaded_rss_kib);
     s
 }

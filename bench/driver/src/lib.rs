@@ -13,4 +13,5 @@ pub mod load;
 pub mod machine;
 pub mod orders;
 pub mod procs;
+pub mod stage;
 pub mod suite;

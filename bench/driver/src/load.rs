@@ -1,10 +1,13 @@
 //! The closed-loop load driver: N connections, each its own task and its own rotating refresh
-//! chain, for a warm-up and then a measured window.
+//! chain, for a warm-up and then a measured window; and [`closed_loop`], the same for any other
+//! request (the REST stages).
 
 use crate::http::{BasicAuth, Conn, TokenPair};
+use bytes::Bytes;
 use hyper::StatusCode;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One load point.
@@ -98,6 +101,26 @@ impl LoadReport {
     }
 }
 
+/// The connection `conn` holds, opened on `addr` first if need be; `None`, after counting a
+/// transport error and pausing 10 ms, when it cannot be opened.
+async fn connection<'a>(
+    conn: &'a mut Option<Conn>,
+    addr: SocketAddr,
+    transport: &mut u64,
+) -> Option<&'a mut Conn> {
+    if conn.is_none() {
+        match Conn::connect(addr).await {
+            Ok(c) => *conn = Some(c),
+            Err(_) => {
+                *transport += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                return None;
+            }
+        }
+    }
+    conn.as_mut()
+}
+
 struct TaskResult {
     latencies: Vec<u32>,
     errors: BTreeMap<u16, u64>,
@@ -177,16 +200,8 @@ async fn one_connection(
         if t0 >= end {
             break;
         }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match Conn::connect(addr).await {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    r.transport += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
+        let Some(c) = connection(&mut conn, addr, &mut r.transport).await else {
+            continue;
         };
         match c.refresh(&auth, &token).await {
             Ok((StatusCode::OK, body)) => {
@@ -222,4 +237,114 @@ async fn one_connection(
     }
     r.chain = token;
     r
+}
+
+/// What one request answered: its status and body.
+pub type Answer = anyhow::Result<(StatusCode, Bytes)>;
+
+/// A request that [`closed_loop`] sends over and over on each connection.
+pub trait Request: Send + Sync + 'static {
+    /// Latency samples each connection task allocates up front.
+    const SAMPLES: usize = 1 << 12;
+
+    /// Sends one request on `c`; `rng` is the connection's own [`next_rand`] state.
+    fn send(&self, c: &mut Conn, rng: &mut u64) -> impl Future<Output = Answer> + Send;
+}
+
+/// xorshift64*: cheap per-task randomness.
+pub fn next_rand(s: &mut u64) -> u64 {
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+struct TaskOut {
+    latencies: Vec<u32>,
+    errors: BTreeMap<u16, u64>,
+    transport: u64,
+}
+
+async fn task<R: Request>(
+    addr: SocketAddr,
+    req: Arc<R>,
+    seed: u64,
+    measure_from: Instant,
+    end: Instant,
+) -> TaskOut {
+    let mut out = TaskOut {
+        latencies: Vec::with_capacity(R::SAMPLES),
+        errors: BTreeMap::new(),
+        transport: 0,
+    };
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut conn: Option<Conn> = None;
+    loop {
+        let t0 = Instant::now();
+        if t0 >= end {
+            break;
+        }
+        let Some(c) = connection(&mut conn, addr, &mut out.transport).await else {
+            continue;
+        };
+        match req.send(c, &mut rng).await {
+            Ok((status, _)) if status.is_success() => {
+                let t1 = Instant::now();
+                if t0 >= measure_from && t1 <= end {
+                    out.latencies
+                        .push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
+                }
+            }
+            Ok((status, _)) => *out.errors.entry(status.as_u16()).or_default() += 1,
+            Err(_) => {
+                out.transport += 1;
+                conn = None;
+            }
+        }
+    }
+    out
+}
+
+/// One closed-loop load point of `req`: `connections` tasks, each its own keep-alive connection
+/// (and random state, seeded by its number), for `warmup` and then a measured `duration`. A 2xx
+/// that started and completed inside the window counts; anything else is an error.
+///
+/// # Errors
+/// If a connection task panics.
+pub async fn closed_loop<R: Request>(
+    addr: SocketAddr,
+    req: Arc<R>,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<LoadReport> {
+    let measure_from = Instant::now() + warmup;
+    let end = measure_from + duration;
+    let handles: Vec<_> = (0..connections)
+        .map(|i| {
+            tokio::spawn(task(
+                addr,
+                Arc::clone(&req),
+                i as u64 + 1,
+                measure_from,
+                end,
+            ))
+        })
+        .collect();
+    let mut rep = LoadReport {
+        connections,
+        window: duration,
+        ..LoadReport::default()
+    };
+    for h in handles {
+        let r = h.await?;
+        rep.latencies_us.extend(r.latencies);
+        for (k, v) in r.errors {
+            *rep.errors_by_status.entry(k).or_default() += v;
+        }
+        rep.transport_errors += r.transport;
+    }
+    rep.ok = rep.latencies_us.len() as u64;
+    rep.latencies_us.sort_unstable();
+    Ok(rep)
 }

@@ -20,6 +20,7 @@ use keapsake_bench::http::BasicAuth;
 use keapsake_bench::load::{self, LoadConfig};
 use keapsake_bench::orders::{self, OrdersConfig};
 use keapsake_bench::procs::Keapsake;
+use keapsake_bench::stage::StageConfig;
 use keapsake_bench::suite::{self, SuiteConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -307,18 +308,20 @@ fn real_main() -> anyhow::Result<ExitCode> {
             command,
         } => {
             contacts::run(&ContactsConfig {
-                keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
-                ceiling_http_bin: sibling("ceiling-http"),
-                ceiling_sqlite_bin: sibling("ceiling-sqlite"),
-                work_dir,
-                report,
+                stage: StageConfig {
+                    keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
+                    ceiling_http_bin: sibling("ceiling-http"),
+                    ceiling_sqlite_bin: sibling("ceiling-sqlite"),
+                    work_dir,
+                    report,
+                    connections,
+                    warmup: Duration::from_secs_f64(warmup),
+                    duration: Duration::from_secs_f64(duration),
+                    driver_threads,
+                    command,
+                },
                 contacts,
                 seed_connections,
-                connections,
-                warmup: Duration::from_secs_f64(warmup),
-                duration: Duration::from_secs_f64(duration),
-                driver_threads,
-                command,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -333,16 +336,18 @@ fn real_main() -> anyhow::Result<ExitCode> {
             command,
         } => {
             orders::run(&OrdersConfig {
-                keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
-                ceiling_http_bin: sibling("ceiling-http"),
-                ceiling_sqlite_bin: sibling("ceiling-sqlite"),
-                work_dir,
-                report,
-                connections,
-                warmup: Duration::from_secs_f64(warmup),
-                duration: Duration::from_secs_f64(duration),
-                driver_threads,
-                command,
+                stage: StageConfig {
+                    keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
+                    ceiling_http_bin: sibling("ceiling-http"),
+                    ceiling_sqlite_bin: sibling("ceiling-sqlite"),
+                    work_dir,
+                    report,
+                    connections,
+                    warmup: Duration::from_secs_f64(warmup),
+                    duration: Duration::from_secs_f64(duration),
+                    driver_threads,
+                    command,
+                },
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -358,17 +363,19 @@ fn real_main() -> anyhow::Result<ExitCode> {
             command,
         } => {
             emails::run(&EmailsConfig {
-                keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
-                ceiling_http_bin: sibling("ceiling-http"),
-                ceiling_sqlite_bin: sibling("ceiling-sqlite"),
-                work_dir,
-                report,
+                stage: StageConfig {
+                    keapsake_bin: keapsake_bin.unwrap_or_else(|| sibling("keapsake")),
+                    ceiling_http_bin: sibling("ceiling-http"),
+                    ceiling_sqlite_bin: sibling("ceiling-sqlite"),
+                    work_dir,
+                    report,
+                    connections,
+                    warmup: Duration::from_secs_f64(warmup),
+                    duration: Duration::from_secs_f64(duration),
+                    driver_threads,
+                    command,
+                },
                 contacts,
-                connections,
-                warmup: Duration::from_secs_f64(warmup),
-                duration: Duration::from_secs_f64(duration),
-                driver_threads,
-                command,
             })?;
             Ok(ExitCode::SUCCESS)
         }

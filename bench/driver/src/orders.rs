@@ -10,42 +10,21 @@
 //! the order with its items written as one record.
 
 use crate::http::{BasicAuth, Conn};
-use crate::load::LoadReport;
-use crate::procs::{Keapsake, ServerProc, free_addr};
-use anyhow::{Context as _, bail, ensure};
+use crate::load::{Answer, Request};
+use crate::stage::{self, Row, Servers, StageConfig};
+use anyhow::{Context as _, ensure};
 use bytes::Bytes;
 use hyper::Method;
 use hyper::header::HeaderValue;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Settings of the orders stage.
 #[derive(Debug, Clone)]
 pub struct OrdersConfig {
-    /// The `keapsake` binary.
-    pub keapsake_bin: PathBuf,
-    /// The `ceiling-http` binary.
-    pub ceiling_http_bin: PathBuf,
-    /// The `ceiling-sqlite` binary.
-    pub ceiling_sqlite_bin: PathBuf,
-    /// Scratch directory, wiped first.
-    pub work_dir: PathBuf,
-    /// Where the markdown report goes.
-    pub report: PathBuf,
-    /// Load points (connection counts).
-    pub connections: Vec<usize>,
-    /// Warm-up per load point.
-    pub warmup: Duration,
-    /// Measured window per load point.
-    pub duration: Duration,
-    /// Tokio worker threads of the driver.
-    pub driver_threads: usize,
-    /// The command line that produced this run, for the report.
-    pub command: String,
+    /// What every same-run stage has.
+    pub stage: StageConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +35,10 @@ enum Op {
     CreateOrder,
 }
 
-impl Op {
+impl stage::Op for Op {
+    const TOKEN: Self = Op::Token;
+    const LABEL_WIDTH: usize = 40;
+
     fn label(self) -> &'static str {
         match self {
             Op::Token => "POST /token",
@@ -72,99 +54,25 @@ struct Plan {
     order: Bytes,
 }
 
-async fn one_request(c: &mut Conn, plan: &Plan) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
-    match plan.op {
-        Op::Token => c.refresh(&plan.basic, "unused-by-the-ceilings").await,
-        Op::CreateOrder => {
-            c.send_typed(
-                Method::POST,
-                "/crm/rest/v1/orders",
-                Some(&plan.bearer),
-                Some((
-                    HeaderValue::from_static("application/json"),
-                    plan.order.clone(),
-                )),
-            )
-            .await
-        }
-    }
-}
-
-struct TaskOut {
-    latencies: Vec<u32>,
-    errors: BTreeMap<u16, u64>,
-    transport: u64,
-}
-
-async fn task(addr: SocketAddr, plan: Arc<Plan>, measure_from: Instant, end: Instant) -> TaskOut {
-    let mut out = TaskOut {
-        latencies: Vec::with_capacity(1 << 12),
-        errors: BTreeMap::new(),
-        transport: 0,
-    };
-    let mut conn: Option<Conn> = None;
-    loop {
-        let t0 = Instant::now();
-        if t0 >= end {
-            break;
-        }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match Conn::connect(addr).await {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    out.transport += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        match one_request(c, &plan).await {
-            Ok((status, _)) if status.is_success() => {
-                let t1 = Instant::now();
-                if t0 >= measure_from && t1 <= end {
-                    out.latencies
-                        .push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
-                }
-            }
-            Ok((status, _)) => *out.errors.entry(status.as_u16()).or_default() += 1,
-            Err(_) => {
-                out.transport += 1;
-                conn = None;
+impl Request for Plan {
+    async fn send(&self, c: &mut Conn, _rng: &mut u64) -> Answer {
+        let plan = self;
+        match plan.op {
+            Op::Token => c.refresh(&plan.basic, "unused-by-the-ceilings").await,
+            Op::CreateOrder => {
+                c.send_typed(
+                    Method::POST,
+                    "/crm/rest/v1/orders",
+                    Some(&plan.bearer),
+                    Some((
+                        HeaderValue::from_static("application/json"),
+                        plan.order.clone(),
+                    )),
+                )
+                .await
             }
         }
     }
-    out
-}
-
-async fn load_point(
-    addr: SocketAddr,
-    plan: Arc<Plan>,
-    connections: usize,
-    warmup: Duration,
-    duration: Duration,
-) -> anyhow::Result<LoadReport> {
-    let measure_from = Instant::now() + warmup;
-    let end = measure_from + duration;
-    let handles: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(task(addr, Arc::clone(&plan), measure_from, end)))
-        .collect();
-    let mut rep = LoadReport {
-        connections,
-        window: duration,
-        ..LoadReport::default()
-    };
-    for h in handles {
-        let r = h.await?;
-        rep.latencies_us.extend(r.latencies);
-        for (k, v) in r.errors {
-            *rep.errors_by_status.entry(k).or_default() += v;
-        }
-        rep.transport_errors += r.transport;
-    }
-    rep.ok = rep.latencies_us.len() as u64;
-    rep.latencies_us.sort_unstable();
-    Ok(rep)
 }
 
 /// Creates one record through the API and returns its id.
@@ -196,78 +104,21 @@ async fn create(
         .with_context(|| format!("seeding {path}: no id"))
 }
 
-struct Row {
-    op: Op,
-    server: &'static str,
-    rep: LoadReport,
-}
-
 /// Runs the stage, prints the table and writes the report.
 ///
 /// # Errors
 /// Any server that fails to start, seed or answer.
 pub fn run(cfg: &OrdersConfig) -> anyhow::Result<()> {
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.driver_threads.max(1))
-        .enable_all()
-        .build()?;
-    if cfg.work_dir.exists() {
-        std::fs::remove_dir_all(&cfg.work_dir)
-            .with_context(|| format!("cannot wipe {}", cfg.work_dir.display()))?;
-    }
-    std::fs::create_dir_all(&cfg.work_dir)?;
-    for b in [
-        &cfg.keapsake_bin,
-        &cfg.ceiling_http_bin,
-        &cfg.ceiling_sqlite_bin,
-    ] {
-        if !b.exists() {
-            bail!(
-                "{} is missing; build with `cargo build --release -p keapsake-cli -p keapsake-bench`",
-                b.display()
-            );
-        }
-    }
-    let ks = Keapsake::demo(cfg.keapsake_bin.clone(), cfg.work_dir.join("keapsake.db"));
-    let ks_log = cfg.work_dir.join("keapsake.log");
-    ks.seed_demo(Some(&ks_log))?;
-    let token = ks.mint()?.access_token;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
-
-    let ks_addr = free_addr()?;
-    let mut ks_srv = ServerProc::spawn(
-        &cfg.keapsake_bin,
-        &ks.serve_args(ks_addr, &[]),
-        ks_addr,
-        Some(&ks_log),
-    )?;
-    ks_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-    let http_addr = free_addr()?;
-    let mut http_srv = ServerProc::spawn(
-        &cfg.ceiling_http_bin,
-        &["--listen".into(), http_addr.to_string()],
-        http_addr,
-        None,
-    )?;
-    http_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
-    let sqlite_addr = free_addr()?;
-    let sqlite_args = vec![
-        "--listen".into(),
-        sqlite_addr.to_string(),
-        "--database".into(),
-        cfg.work_dir.join("ceiling.db").display().to_string(),
-    ];
-    let mut sqlite_srv =
-        ServerProc::spawn(&cfg.ceiling_sqlite_bin, &sqlite_args, sqlite_addr, None)?;
-    sqlite_srv.wait_healthy(Instant::now(), Duration::from_secs(30))?;
+    let rt = stage::prepare(&cfg.stage)?;
+    let servers = Servers::start(&cfg.stage)?;
 
     // One contact, three products; then check one order's total.
     let (order, total) = rt.block_on(async {
-        let mut c = Conn::connect(ks_addr).await?;
+        let mut c = Conn::connect(servers.ks_addr).await?;
         let contact = create(
             &mut c,
-            &bearer,
+            &servers.bearer,
             "/crm/rest/v1/contacts",
             r#"{"given_name":"Bench","email_addresses":[{"email":"bench@example.com","field":"EMAIL1"}]}"#.into(),
         )
@@ -277,7 +128,7 @@ pub fn run(cfg: &OrdersConfig) -> anyhow::Result<()> {
             products.push(
                 create(
                     &mut c,
-                    &bearer,
+                    &servers.bearer,
                     "/crm/rest/v1/products",
                     format!(r#"{{"product_name":"Bench product {i}","product_price":"{price}"}}"#),
                 )
@@ -292,7 +143,7 @@ pub fn run(cfg: &OrdersConfig) -> anyhow::Result<()> {
             .send_typed(
                 Method::POST,
                 "/crm/rest/v1/orders",
-                Some(&bearer),
+                Some(&servers.bearer),
                 Some((HeaderValue::from_static("application/json"), Bytes::from(order.clone()))),
             )
             .await?;
@@ -313,63 +164,30 @@ pub fn run(cfg: &OrdersConfig) -> anyhow::Result<()> {
     let plan = |op| {
         Arc::new(Plan {
             op,
-            bearer: bearer.clone(),
+            bearer: servers.bearer.clone(),
             basic: BasicAuth::new("keapsake-demo-app", "keapsake-demo-secret")
                 .expect("ASCII credentials"),
             order: order.clone(),
         })
     };
-    let mut rows: Vec<Row> = Vec::new();
-    for &c in &cfg.connections {
-        let points: [(&'static str, SocketAddr, Op); 3] = [
-            ("ceiling-http", http_addr, Op::Token),
-            ("ceiling-sqlite", sqlite_addr, Op::Token),
-            ("keapsake", ks_addr, Op::CreateOrder),
-        ];
-        for (server, addr, op) in points {
-            let rep = rt.block_on(load_point(addr, plan(op), c, cfg.warmup, cfg.duration))?;
-            eprintln!("   {server:<15} {:<40} {}", op.label(), rep.summary());
-            rows.push(Row { op, server, rep });
-        }
-    }
-    let loaded_rss = ks_srv.rss_kib().unwrap_or(0);
-    ks_srv.stop()?;
-    http_srv.stop()?;
-    sqlite_srv.stop()?;
+    let rows = stage::measure(
+        &rt,
+        &cfg.stage,
+        &[
+            ("ceiling-http", servers.http_addr, Op::Token),
+            ("ceiling-sqlite", servers.sqlite_addr, Op::Token),
+            ("keapsake", servers.ks_addr, Op::CreateOrder),
+        ],
+        plan,
+    )?;
+    let (loaded_rss, _) = servers.stop()?;
     let md = render(cfg, &rows, loaded_rss, started.elapsed());
-    println!("\n{md}");
-    if let Some(dir) = cfg.report.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&cfg.report, &md)
-        .with_context(|| format!("cannot write {}", cfg.report.display()))?;
-    eprintln!("report written to {}", cfg.report.display());
-    Ok(())
+    stage::publish(&cfg.stage, &md)
 }
 
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 && a.is_finite() && b.is_finite() {
-        format!("{:.2}×", a / b)
-    } else {
-        "—".into()
-    }
-}
-
-fn render(cfg: &OrdersConfig, rows: &[Row], loaded_rss_kib: u64, took: Duration) -> String {
+fn render(cfg: &OrdersConfig, rows: &[Row<Op>], loaded_rss_kib: u64, took: Duration) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# keapsake bench, REST v1 orders: {}\n",
-        crate::machine::now_utc()
-    );
-    let _ = writeln!(s, "Command: `{}`\n", cfg.command);
-    let _ = writeln!(s, "{}\n", crate::machine::describe());
-    let _ = writeln!(
-        s,
-        "Load average (1/5/15 min) at the end: {}. Whole stage took {:.0} s.\n",
-        crate::machine::loadavg(),
-        took.as_secs_f64()
-    );
+    stage::write_head(&mut s, "orders", &cfg.stage, took);
     let _ = writeln!(
         s,
         "Each keapsake request is `POST /crm/rest/v1/orders` with three items (one contact and three products seeded \
@@ -377,41 +195,10 @@ fn render(cfg: &OrdersConfig, rows: &[Row], loaded_rss_kib: u64, took: Duration)
          Each point: {:.1} s warm-up + {:.1} s measured, closed loop, one keep-alive connection per task. `÷ http` and \
          `÷ sqlite` divide keapsake's req/s by ceiling-http's and ceiling-sqlite's `POST /token` req/s at the same \
          connection count, measured in this run (the baseline of `bench/contacts`).\n",
-        cfg.warmup.as_secs_f64(),
-        cfg.duration.as_secs_f64()
+        cfg.stage.warmup.as_secs_f64(),
+        cfg.stage.duration.as_secs_f64()
     );
-    let _ = writeln!(
-        s,
-        "| server | request | conn | req/s | p50 ms | p99 ms | errors | ÷ http | ÷ sqlite |"
-    );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for &c in &cfg.connections {
-        let base = |name: &str| {
-            rows.iter()
-                .find(|r| r.server == name && r.rep.connections == c)
-                .map_or(0.0, |r| r.rep.rps())
-        };
-        let (h, q) = (base("ceiling-http"), base("ceiling-sqlite"));
-        for r in rows.iter().filter(|r| r.rep.connections == c) {
-            let k = r.rep.rps();
-            let is_ks = r.op != Op::Token;
-            let _ = writeln!(
-                s,
-                "| {} | `{}` | {c} | {k:.0} | {:.3} | {:.3} | {} | {} | {} |",
-                r.server,
-                r.op.label(),
-                r.rep.quantile_ms(0.5),
-                r.rep.quantile_ms(0.99),
-                r.rep.errors(),
-                if is_ks { ratio(k, h) } else { "".into() },
-                if is_ks { ratio(k, q) } else { "".into() },
-            );
-        }
-    }
-    let _ = writeln!(
-        s,
-        "\nkeapsake RSS after the run: {:.1} MiB.",
-        loaded_rss_kib as f64 / 1024.0
-    );
+    stage::write_table(&mut s, &cfg.stage, rows, None);
+    stage::write_rss(&mut s, loaded_rss_kib);
     s
 }

@@ -4,10 +4,6 @@ use crate::support::*;
 use axum::http::StatusCode;
 use keapsake_core::Clock;
 
-fn authorize(query: &str) -> String {
-    format!("/app/oauth/authorize?{query}")
-}
-
 // ---- client_id and redirect_uri: 400 pages, never a redirect ---------------------------------
 
 #[tokio::test]

@@ -5,8 +5,6 @@ use crate::support::*;
 use axum::http::StatusCode;
 use keapsake_core::store::KeyKind;
 
-const USERINFO: &str = "/crm/rest/v1/oauth/connect/userinfo";
-
 #[tokio::test]
 async fn no_credential_is_the_oauth_v2_fault() {
     let h = Harness::new().await;
@@ -34,31 +32,15 @@ async fn unknown_token_is_invalid_access_token() {
     let res = h
         .get_with(USERINFO, &[("authorization", "Bearer nope")])
         .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    assert_invalid_access_token(&res);
     let res = h
         .get_with(USERINFO, &[("x-keap-api-key", "KeapAK-0000")])
         .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    assert_invalid_access_token(&res);
     let res = h.get(&format!("{USERINFO}?access_token=nope"), None).await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    assert_invalid_access_token(&res);
     let res = h.get_with(USERINFO, &[("authorization", "Bearer ")]).await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    assert_invalid_access_token(&res);
 }
 
 #[tokio::test]
@@ -66,9 +48,7 @@ async fn expired_access_token_is_access_token_expired() {
     let h = Harness::new().await;
     let (at, _) = h.tokens().await;
     h.clock.advance(time::Duration::seconds(3600));
-    let res = h
-        .get_with(USERINFO, &[("authorization", &bearer(&at))])
-        .await;
+    let res = h.get_bearer(USERINFO, &at).await;
     assert_fault(
         &res,
         "Access Token expired",
@@ -80,22 +60,15 @@ async fn expired_access_token_is_access_token_expired() {
 async fn revoked_access_token_is_invalid_access_token() {
     let h = Harness::new().await;
     let (at, _) = h.tokens().await;
-    h.post_form(
+    h.post_client_form(
         "/oauth/revoke",
         &format!("token={at}"),
-        None,
-        &[("authorization", &basic_encoded(CLIENT_ID, CLIENT_SECRET))],
+        &basic_encoded(CLIENT_ID, CLIENT_SECRET),
     )
     .await
     .assert_status(StatusCode::OK);
-    let res = h
-        .get_with(USERINFO, &[("authorization", &bearer(&at))])
-        .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    let res = h.get_bearer(USERINFO, &at).await;
+    assert_invalid_access_token(&res);
 }
 
 #[tokio::test]
@@ -103,9 +76,7 @@ async fn token_of_a_disabled_app_is_not_approved() {
     let h = Harness::new().await;
     let (at, _) = h.tokens().await;
     h.store.set_app_enabled(CLIENT_ID, false).await.unwrap();
-    let res = h
-        .get_with(USERINFO, &[("authorization", &bearer(&at))])
-        .await;
+    let res = h.get_bearer(USERINFO, &at).await;
     assert_fault(
         &res,
         "Invalid Access Token",
@@ -119,14 +90,8 @@ async fn refresh_tokens_and_codes_are_not_bearer_credentials() {
     let (_, rt) = h.tokens().await;
     let code = h.code().await;
     for t in [rt, code] {
-        let res = h
-            .get_with(USERINFO, &[("authorization", &bearer(&t))])
-            .await;
-        assert_fault(
-            &res,
-            "Invalid Access Token",
-            "keymanagement.service.invalid_access_token",
-        );
+        let res = h.get_bearer(USERINFO, &t).await;
+        assert_invalid_access_token(&res);
     }
 }
 
@@ -147,7 +112,7 @@ async fn every_presentation_works_and_the_bearer_scheme_is_case_insensitive() {
     h.get_with(USERINFO, &[("x-keap-api-key", &pat)])
         .await
         .assert_status(StatusCode::OK);
-    h.get_with(USERINFO, &[("authorization", &bearer(&pat))])
+    h.get_bearer(USERINFO, &pat)
         .await
         .assert_status(StatusCode::OK);
     // A token that is not KeapAK-shaped still works from X-Keap-API-Key: lookup, not shape.
@@ -167,11 +132,7 @@ async fn the_first_credential_found_decides() {
             &[("authorization", "Bearer bad"), ("x-keap-api-key", &at)],
         )
         .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    assert_invalid_access_token(&res);
     // A bad key header beats a good query token.
     let res = h
         .get_with(
@@ -181,12 +142,9 @@ async fn the_first_credential_found_decides() {
         .await;
     res.assert_status(StatusCode::UNAUTHORIZED);
     // Good Authorization wins over a bad query token.
-    h.get_with(
-        &format!("{USERINFO}?access_token=bad"),
-        &[("authorization", &bearer(&at))],
-    )
-    .await
-    .assert_status(StatusCode::OK);
+    h.get_bearer(&format!("{USERINFO}?access_token=bad"), &at)
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -208,11 +166,7 @@ async fn expired_and_revoked_api_keys_are_refused() {
         "keymanagement.service.access_token_expired",
     );
     let res = h.get_with(USERINFO, &[("x-keap-api-key", &revoked)]).await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    assert_invalid_access_token(&res);
 }
 
 #[tokio::test]
@@ -226,30 +180,16 @@ async fn unknown_rest_paths_authenticate_first_then_404() {
             &[("authorization", "Bearer bad")],
         )
         .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    assert_invalid_access_token(&res);
     let (at, _) = h.tokens().await;
-    let res = h
-        .get_with(
-            "/crm/rest/v1/no/such/thing",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let res = h.get_bearer("/crm/rest/v1/no/such/thing", &at).await;
     res.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(
         res.header("content-type").as_deref(),
         Some("application/json")
     );
     assert_eq!(res.json(), serde_json::json!({"message":"Not Found"}));
-    let res = h
-        .get_with(
-            "/crm/rest/v2/no/such/thing",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let res = h.get_bearer("/crm/rest/v2/no/such/thing", &at).await;
     res.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(
         res.json(),

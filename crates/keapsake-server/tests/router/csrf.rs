@@ -4,10 +4,6 @@
 use crate::support::*;
 use axum::http::StatusCode;
 
-fn authorize(query: &str) -> String {
-    format!("/app/oauth/authorize?{query}")
-}
-
 /// The four forgeries of one form: (label, token to send, extra headers).
 struct Forgery {
     label: &'static str,
@@ -47,6 +43,21 @@ fn with_token(fields: &str, token: &Option<String>) -> String {
     }
 }
 
+impl Forgery {
+    /// Posts `fields` to `path` with `cookie`, this forgery's token and its Origin, if any.
+    async fn post(&self, h: &Harness, path: &str, fields: &str, cookie: &str) -> Resp {
+        let origin: Vec<(&str, &str)> =
+            self.origin.map(|o| vec![("origin", o)]).unwrap_or_default();
+        h.post_form(
+            path,
+            &with_token(fields, &self.token),
+            Some(cookie),
+            &origin,
+        )
+        .await
+    }
+}
+
 #[tokio::test]
 async fn forged_login_posts_are_refused_and_sign_nobody_in() {
     // Arrange
@@ -67,15 +78,7 @@ async fn forged_login_posts_are_refused_and_sign_nobody_in() {
     );
     for f in forgeries(&valid, &foreign, &stale) {
         // Act
-        let origin: Vec<(&str, &str)> = f.origin.map(|o| vec![("origin", o)]).unwrap_or_default();
-        let res = h
-            .post_form(
-                &authorize(&q),
-                &with_token(&fields, &f.token),
-                Some(&cookie),
-                &origin,
-            )
-            .await;
+        let res = f.post(&h, &authorize(&q), &fields, &cookie).await;
         // Assert
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", f.label);
         assert!(res.location().is_none(), "{}", f.label);
@@ -145,15 +148,7 @@ async fn forged_choose_posts_are_refused() {
         .remove(0);
     let fields = format!("form=choose&account_id={}", h.second_account.id.0);
     for f in forgeries(&valid, &foreign, &stale) {
-        let origin: Vec<(&str, &str)> = f.origin.map(|o| vec![("origin", o)]).unwrap_or_default();
-        let res = h
-            .post_form(
-                &authorize(&q),
-                &with_token(&fields, &f.token),
-                Some(&cookie),
-                &origin,
-            )
-            .await;
+        let res = f.post(&h, &authorize(&q), &fields, &cookie).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", f.label);
         assert!(
             !res.text().contains("value=\"allow\""),
@@ -198,15 +193,7 @@ async fn forged_consent_posts_are_refused_and_issue_no_code() {
         .remove(0);
     let fields = format!("form=consent&account_id={}&decision=allow", h.account.id.0);
     for f in forgeries(&valid, &foreign, &stale) {
-        let origin: Vec<(&str, &str)> = f.origin.map(|o| vec![("origin", o)]).unwrap_or_default();
-        let res = h
-            .post_form(
-                &authorize(&q),
-                &with_token(&fields, &f.token),
-                Some(&cookie),
-                &origin,
-            )
-            .await;
+        let res = f.post(&h, &authorize(&q), &fields, &cookie).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", f.label);
         assert!(res.location().is_none(), "{}: no code", f.label);
         assert!(!res.text().contains("code="), "{}", f.label);
@@ -330,14 +317,8 @@ async fn forged_logout_posts_are_refused_and_keep_the_session() {
         .pop()
         .unwrap();
     for f in forgeries(&valid, &foreign, &stale) {
-        let origin: Vec<(&str, &str)> = f.origin.map(|o| vec![("origin", o)]).unwrap_or_default();
-        let res = h
-            .post_form(
-                &format!("/app/oauth/logout?{q}"),
-                &with_token("x=1", &f.token),
-                Some(&cookie),
-                &origin,
-            )
+        let res = f
+            .post(&h, &format!("/app/oauth/logout?{q}"), "x=1", &cookie)
             .await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", f.label);
         assert!(res.header("set-cookie").is_none(), "{}", f.label);

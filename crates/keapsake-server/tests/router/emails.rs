@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode};
 use keapsake_core::Clock as _;
 use keapsake_core::messaging::encode_base64;
 use keapsake_server::mail::smtp::{DeliveryReport, deliver_mail_due};
@@ -13,22 +13,30 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
-async fn call(h: &Harness, token: &str, method: Method, path: &str, body: Option<Value>) -> Resp {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, bearer(token));
-    let body = match body {
-        Some(b) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    h.send(req.body(body).expect("request")).await
+const V1: &str = "/crm/rest/v1";
+
+/// `POST /crm/rest/v1/emails/queue` with `body`.
+async fn queue(h: &Harness, token: &str, body: Value) -> Resp {
+    call(
+        h,
+        token,
+        Method::POST,
+        &format!("{V1}/emails/queue"),
+        Some(body),
+    )
+    .await
 }
 
-const V1: &str = "/crm/rest/v1";
+/// Queues a plain e-mail (subject `s`, body `b`) from the harness user to `contacts`: 202.
+async fn queue_plain(h: &Harness, token: &str, contacts: Value) {
+    queue(
+        h,
+        token,
+        json!({"contacts": contacts, "user_id": h.user.id.0, "subject": "s", "plain_content": b64("b")}),
+    )
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+}
 
 async fn contact(h: &Harness, token: &str, given: &str, email: &str) -> i64 {
     let res = call(
@@ -42,6 +50,15 @@ async fn contact(h: &Harness, token: &str, given: &str, email: &str) -> i64 {
     .await;
     res.assert_status(StatusCode::CREATED);
     res.json()["id"].as_i64().expect("id")
+}
+
+/// The contact's `email_status` and `email_opted_in`.
+async fn email_status(h: &Harness, token: &str, id: i64) -> (Value, Value) {
+    let got = h.get_bearer(&format!("{V1}/contacts/{id}"), token).await;
+    (
+        got.json()["email_status"].clone(),
+        got.json()["email_opted_in"].clone(),
+    )
 }
 
 fn b64(s: &str) -> String {
@@ -77,10 +94,10 @@ async fn email_records_crud_with_exact_bodies() {
         "provider_source_id": null, "html_content": null, "plain_content": "aGVsbG8=",
     });
     assert_eq!(res.json(), full);
-    let got = call(&h, &at, Method::GET, &format!("{V1}/emails/1"), None).await;
+    let got = h.get_bearer(&format!("{V1}/emails/1"), &at).await;
     got.assert_status(StatusCode::OK);
     assert_eq!(got.json(), full);
-    let list = call(&h, &at, Method::GET, &format!("{V1}/emails?limit=5"), None).await;
+    let list = h.get_bearer(&format!("{V1}/emails?limit=5"), &at).await;
     list.assert_status(StatusCode::OK);
     let mut item = full.clone();
     item.as_object_mut().expect("object").remove("html_content");
@@ -113,7 +130,7 @@ async fn email_records_crud_with_exact_bodies() {
     assert_eq!(res.json()["original_provider"], "UNKNOWN");
     let del = call(&h, &at, Method::DELETE, &format!("{V1}/emails/1"), None).await;
     del.assert_status(StatusCode::NO_CONTENT);
-    let gone = call(&h, &at, Method::GET, &format!("{V1}/emails/1"), None).await;
+    let gone = h.get_bearer(&format!("{V1}/emails/1"), &at).await;
     gone.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(gone.json(), json!({"message": "Unable to find this Email"}));
     let again = call(&h, &at, Method::DELETE, &format!("{V1}/emails/1"), None).await;
@@ -200,70 +217,44 @@ async fn list_filters_by_contact_address_and_sent_window() {
             .collect()
     };
     let q = |s: &str| format!("{V1}/emails?{s}");
-    let r = call(&h, &at, Method::GET, &q(&format!("contact_id={c}")), None).await;
+    let r = h.get_bearer(&q(&format!("contact_id={c}")), &at).await;
     assert_eq!((ids(&r), r.json()["count"].clone()), (vec![1, 3], json!(2)));
-    let r = call(&h, &at, Method::GET, &q("email=OTHER@x.example"), None).await;
+    let r = h.get_bearer(&q("email=OTHER@x.example"), &at).await;
     assert_eq!(ids(&r), vec![2]);
-    let r = call(
-        &h,
-        &at,
-        Method::GET,
-        &q("since_sent_date=2024-05-01T00:00:00Z"),
-        None,
-    )
-    .await;
+    let r = h
+        .get_bearer(&q("since_sent_date=2024-05-01T00:00:00Z"), &at)
+        .await;
     assert_eq!(ids(&r), vec![2, 3]);
-    let r = call(
-        &h,
-        &at,
-        Method::GET,
-        &q("since_sent_date=2024-05-01T00:00:00Z&until_sent_date=2024-07-01T00:00:00.000Z&limit=1"),
-        None,
-    )
+    let r = h.get_bearer(&q("since_sent_date=2024-05-01T00:00:00Z&until_sent_date=2024-07-01T00:00:00.000Z&limit=1"), &at)
     .await;
     assert_eq!((ids(&r), r.json()["count"].clone()), (vec![2], json!(1)));
-    let r = call(
-        &h,
-        &at,
-        Method::GET,
-        &q("until_sent_date=2024-07-01T00:00:00Z"),
-        None,
-    )
-    .await;
+    let r = h
+        .get_bearer(&q("until_sent_date=2024-07-01T00:00:00Z"), &at)
+        .await;
     r.assert_status(StatusCode::BAD_REQUEST);
     assert_eq!(
         r.json(),
         json!({"message": "since_sent_date is required when until_sent_date is given"})
     );
-    let r = call(&h, &at, Method::GET, &q("ordered=maybe"), None).await;
+    let r = h.get_bearer(&q("ordered=maybe"), &at).await;
     assert_eq!(
         r.json(),
         json!({"message": "ordered must be true or false"})
     );
-    let r = call(&h, &at, Method::GET, &q("ordered=false"), None).await;
+    let r = h.get_bearer(&q("ordered=false"), &at).await;
     assert_eq!(ids(&r), vec![1, 2, 3]);
     // The contact's own list.
-    let r = call(
-        &h,
-        &at,
-        Method::GET,
-        &format!("{V1}/contacts/{c}/emails?limit=1&offset=1"),
-        None,
-    )
-    .await;
+    let r = h
+        .get_bearer(&format!("{V1}/contacts/{c}/emails?limit=1&offset=1"), &at)
+        .await;
     r.assert_status(StatusCode::OK);
     assert_eq!((ids(&r), r.json()["count"].clone()), (vec![3], json!(2)));
     assert!(r.json()["next"].as_str().expect("next").contains(&format!(
         "/crm/rest/v1/contacts/{c}/emails/?limit=1&offset=2"
     )));
-    let r = call(
-        &h,
-        &at,
-        Method::GET,
-        &format!("{V1}/contacts/999/emails"),
-        None,
-    )
-    .await;
+    let r = h
+        .get_bearer(&format!("{V1}/contacts/999/emails"), &at)
+        .await;
     r.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(r.json(), json!({"message": "Unable to find this Contact"}));
     let r = call(
@@ -363,7 +354,7 @@ async fn sync_reports_each_record_and_unsync_deletes() {
     .await;
     res.assert_status(StatusCode::OK);
     assert_eq!(res.json(), json!({}));
-    call(&h, &at, Method::GET, &format!("{V1}/emails/1"), None)
+    h.get_bearer(&format!("{V1}/emails/1"), &at)
         .await
         .assert_status(StatusCode::NOT_FOUND);
     let res = call(
@@ -381,7 +372,7 @@ async fn sync_reports_each_record_and_unsync_deletes() {
 }
 
 async fn outbox(h: &Harness, token: &str) -> Vec<Value> {
-    let r = call(h, token, Method::GET, "/keapsake/v1/outbox", None).await;
+    let r = h.get_bearer("/keapsake/v1/outbox", token).await;
     r.assert_status(StatusCode::OK);
     let mut v = r.json()["messages"].as_array().expect("messages").clone();
     v.reverse();
@@ -398,19 +389,6 @@ async fn queue_validates_then_stores_one_message_and_record_per_recipient() {
     let ok = json!({"contacts": [grace, alan], "user_id": uid, "subject": "Hello ~Contact.FirstName~",
                     "plain_content": b64("Dear ~Contact.FirstName~ ~Contact.LastName~,\nfrom ~User.FirstName~"),
                     "html_content": b64("<p>Hi ~Contact.FirstName~</p>")});
-    let queue = |body: Value| {
-        let (h, at) = (&h, at.clone());
-        async move {
-            call(
-                h,
-                &at,
-                Method::POST,
-                &format!("{V1}/emails/queue"),
-                Some(body),
-            )
-            .await
-        }
-    };
     let bad = |f: &str, v: Value| {
         let mut b = ok.clone();
         b[f] = v;
@@ -432,7 +410,7 @@ async fn queue_validates_then_stores_one_message_and_record_per_recipient() {
         (bad("attachments", json!(vec![json!({"file_name": "a.txt", "file_data": "aGk="}); 11])), "attachments must hold at most 10 files".to_owned()),
         (bad("subject", json!(null)), "subject is required".to_owned()),
     ] {
-        let res = queue(body.clone()).await;
+        let res = queue(&h, &at, body.clone()).await;
         res.assert_status(StatusCode::BAD_REQUEST);
         assert_eq!(res.json(), json!({"message": msg}), "{body}");
     }
@@ -441,7 +419,7 @@ async fn queue_validates_then_stores_one_message_and_record_per_recipient() {
         "a refused request stores nothing"
     );
 
-    let res = queue(ok.clone()).await;
+    let res = queue(&h, &at, ok.clone()).await;
     res.assert_status(StatusCode::ACCEPTED);
     assert!(res.body.is_empty(), "202 with an empty body");
     let msgs = outbox(&h, &at).await;
@@ -456,49 +434,34 @@ async fn queue_validates_then_stores_one_message_and_record_per_recipient() {
         })
     );
     assert_eq!(msgs[1]["subject"], "Hello Alan");
-    let one = call(&h, &at, Method::GET, "/keapsake/v1/outbox/1", None).await;
+    let one = h.get_bearer("/keapsake/v1/outbox/1", &at).await;
     one.assert_status(StatusCode::OK);
     assert_eq!(one.json()["plain"], "Dear Grace Doe,\nfrom Ada");
     assert_eq!(one.json()["html"], "<p>Hi Grace</p>");
     assert_eq!(one.json()["from_name"], "Ada Tester");
     // The e-mail records, through both lists.
-    let recs = call(
-        &h,
-        &at,
-        Method::GET,
-        &format!("{V1}/contacts/{grace}/emails"),
-        None,
-    )
-    .await;
+    let recs = h
+        .get_bearer(&format!("{V1}/contacts/{grace}/emails"), &at)
+        .await;
     let rec = &recs.json()["emails"][0];
     assert_eq!(rec["original_provider"], "INFUSIONSOFT");
     assert_eq!(rec["subject"], "Hello Grace");
     assert_eq!(rec["sent_to_address"], "grace@x.example");
     assert_eq!(rec["sent_date"], now);
-    let full = call(
-        &h,
-        &at,
-        Method::GET,
-        &format!("{V1}/emails/{}", rec["id"]),
-        None,
-    )
-    .await;
+    let full = h
+        .get_bearer(&format!("{V1}/emails/{}", rec["id"]), &at)
+        .await;
     assert_eq!(
         full.json()["plain_content"],
         b64("Dear Grace Doe,\nfrom Ada")
     );
-    let all = call(
-        &h,
-        &at,
-        Method::GET,
-        &format!("{V1}/emails?email=alan@x.example"),
-        None,
-    )
-    .await;
+    let all = h
+        .get_bearer(&format!("{V1}/emails?email=alan@x.example"), &at)
+        .await;
     assert_eq!(all.json()["count"], 1);
 
     // Another account sees none of it.
-    let missing = call(&h, &at, Method::GET, "/keapsake/v1/outbox/99", None).await;
+    let missing = h.get_bearer("/keapsake/v1/outbox/99", &at).await;
     missing.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(
         missing.json(),
@@ -512,7 +475,7 @@ async fn queue_validates_then_stores_one_message_and_record_per_recipient() {
         )
         .await;
     anon.assert_status(StatusCode::UNAUTHORIZED);
-    let bad_state = call(&h, &at, Method::GET, "/keapsake/v1/outbox?state=lost", None).await;
+    let bad_state = h.get_bearer("/keapsake/v1/outbox?state=lost", &at).await;
     assert_eq!(
         bad_state.json(),
         json!({"message": "state must be one of queued, sent, skipped, failed"})
@@ -552,12 +515,8 @@ async fn opt_in_and_out_keep_contacts_in_step_and_opted_out_recipients_are_skipp
         r.json(),
         json!({"email": "ada@x.example", "opted_in": true, "status": "Unconfirmed"})
     );
-    let got = call(&h, &at, Method::GET, &format!("{V1}/contacts/{c}"), None).await;
     assert_eq!(
-        (
-            got.json()["email_status"].clone(),
-            got.json()["email_opted_in"].clone()
-        ),
+        email_status(&h, &at, c).await,
         (json!("SingleOptIn"), json!(true))
     );
 
@@ -570,12 +529,8 @@ async fn opt_in_and_out_keep_contacts_in_step_and_opted_out_recipients_are_skipp
         r.json(),
         json!({"email": "ADA@x.example", "opted_in": false, "status": "Opt-Out: Admin"})
     );
-    let got = call(&h, &at, Method::GET, &format!("{V1}/contacts/{c}"), None).await;
     assert_eq!(
-        (
-            got.json()["email_status"].clone(),
-            got.json()["email_opted_in"].clone()
-        ),
+        email_status(&h, &at, c).await,
         (json!("Admin"), json!(false))
     );
     // Permanent for the API: neither this endpoint nor the contact's opt_in_reason undoes it.
@@ -597,13 +552,13 @@ async fn opt_in_and_out_keep_contacts_in_step_and_opted_out_recipients_are_skipp
     )
     .await;
     p.assert_status(StatusCode::OK);
-    let got = call(&h, &at, Method::GET, &format!("{V1}/contacts/{c}"), None).await;
+    let got = h.get_bearer(&format!("{V1}/contacts/{c}"), &at).await;
     assert_eq!(got.json()["email_status"], "Admin");
 
     // Sending skips the opted-out recipient and writes no e-mail record for it.
     let other = contact(&h, &at, "Bob", "bob@x.example").await;
-    let res = call(&h, &at, Method::POST, &format!("{V1}/emails/queue"), Some(json!({
-        "contacts": [c, other], "user_id": h.user.id.0, "subject": "News", "plain_content": b64("hi")}))).await;
+    let res = queue(&h, &at, json!({
+        "contacts": [c, other], "user_id": h.user.id.0, "subject": "News", "plain_content": b64("hi")})).await;
     res.assert_status(StatusCode::ACCEPTED);
     let msgs = outbox(&h, &at).await;
     assert_eq!(
@@ -612,24 +567,17 @@ async fn opt_in_and_out_keep_contacts_in_step_and_opted_out_recipients_are_skipp
     );
     assert_eq!(msgs[0]["email_id"], Value::Null);
     assert_eq!(msgs[1]["status"], "queued");
-    let recs = call(
-        &h,
-        &at,
-        Method::GET,
-        &format!("{V1}/contacts/{c}/emails"),
-        None,
-    )
-    .await;
+    let recs = h
+        .get_bearer(&format!("{V1}/contacts/{c}/emails"), &at)
+        .await;
     assert_eq!(recs.json()["count"], 0);
     // A recipient without the chosen address is skipped too.
-    let res = call(
+    let res = queue(
         &h,
         &at,
-        Method::POST,
-        &format!("{V1}/emails/queue"),
-        Some(json!({
+        json!({
         "contacts": [other], "user_id": h.user.id.0, "subject": "x", "plain_content": b64("hi"),
-        "address_field": "EmailAddress2"})),
+        "address_field": "EmailAddress2"}),
     )
     .await;
     res.assert_status(StatusCode::ACCEPTED);
@@ -758,15 +706,13 @@ async fn the_worker_delivers_merged_mail_to_the_relay_once() {
     let h = smtp_harness(&sink).await;
     let (at, _) = h.tokens().await;
     let grace = contact(&h, &at, "Grace", "grace@x.example").await;
-    let res = call(
+    let res = queue(
         &h,
         &at,
-        Method::POST,
-        &format!("{V1}/emails/queue"),
-        Some(json!({
+        json!({
         "contacts": [grace], "user_id": h.user.id.0, "subject": "Hello ~Contact.FirstName~",
         "plain_content": b64("Dear ~Contact.FirstName~ ~Contact.LastName~, see you."),
-        "attachments": [{"file_name": "note.txt", "file_data": b64("attached words")}]})),
+        "attachments": [{"file_name": "note.txt", "file_data": b64("attached words")}]}),
     )
     .await;
     res.assert_status(StatusCode::ACCEPTED);
@@ -823,16 +769,7 @@ async fn racing_workers_send_each_message_exactly_once() {
     for i in 0..6 {
         ids.push(contact(&h, &at, &format!("P{i}"), &format!("p{i}@x.example")).await);
     }
-    call(
-        &h,
-        &at,
-        Method::POST,
-        &format!("{V1}/emails/queue"),
-        Some(json!({
-        "contacts": ids, "user_id": h.user.id.0, "subject": "s", "plain_content": b64("b")})),
-    )
-    .await
-    .assert_status(StatusCode::ACCEPTED);
+    queue_plain(&h, &at, json!(ids)).await;
     let now = h.clock.now();
     let (a, b, c) = tokio::join!(
         deliver_mail_due(&h.state, now),
@@ -853,16 +790,7 @@ async fn a_claim_left_by_a_dead_worker_is_retried_after_its_lease() {
     let h = smtp_harness(&sink).await;
     let (at, _) = h.tokens().await;
     let c = contact(&h, &at, "Ada", "a@x.example").await;
-    call(
-        &h,
-        &at,
-        Method::POST,
-        &format!("{V1}/emails/queue"),
-        Some(json!({
-        "contacts": [c], "user_id": h.user.id.0, "subject": "s", "plain_content": b64("b")})),
-    )
-    .await
-    .assert_status(StatusCode::ACCEPTED);
+    queue_plain(&h, &at, json!([c])).await;
     // A worker claims the message and dies before sending.
     let now = h.clock.now();
     let edit: keapsake_core::records::Edit = Box::new(move |_, data| {
@@ -898,16 +826,7 @@ async fn a_refusing_relay_marks_the_message_failed() {
     let h = smtp_harness(&sink).await;
     let (at, _) = h.tokens().await;
     let c = contact(&h, &at, "Ada", "a@x.example").await;
-    call(
-        &h,
-        &at,
-        Method::POST,
-        &format!("{V1}/emails/queue"),
-        Some(json!({
-        "contacts": [c], "user_id": h.user.id.0, "subject": "s", "plain_content": b64("b")})),
-    )
-    .await
-    .assert_status(StatusCode::ACCEPTED);
+    queue_plain(&h, &at, json!([c])).await;
     let report = deliver_mail_due(&h.state, h.clock.now())
         .await
         .expect("pass");
@@ -927,16 +846,7 @@ async fn without_a_relay_messages_stay_queued() {
     let h = Harness::new().await;
     let (at, _) = h.tokens().await;
     let c = contact(&h, &at, "Ada", "a@x.example").await;
-    call(
-        &h,
-        &at,
-        Method::POST,
-        &format!("{V1}/emails/queue"),
-        Some(json!({
-        "contacts": [c], "user_id": h.user.id.0, "subject": "s", "plain_content": b64("b")})),
-    )
-    .await
-    .assert_status(StatusCode::ACCEPTED);
+    queue_plain(&h, &at, json!([c])).await;
     assert_eq!(
         deliver_mail_due(&h.state, h.clock.now())
             .await
@@ -969,16 +879,6 @@ async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
     )
     .await
     .assert_status(StatusCode::NO_CONTENT);
-    let status = |id: i64| {
-        let (h, at) = (&h, at.clone());
-        async move {
-            let got = call(h, &at, Method::GET, &format!("{V1}/contacts/{id}"), None).await;
-            (
-                got.json()["email_status"].clone(),
-                got.json()["email_opted_in"].clone(),
-            )
-        }
-    };
     // Created later with the address (another case, and an opt-in reason that must not undo
     // the opt-out): POST, PUT (upsert) and PATCH onto the address all show it.
     let res = call(
@@ -993,7 +893,10 @@ async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
     res.assert_status(StatusCode::CREATED);
     assert_eq!(res.json()["email_status"], "Admin");
     let second = res.json()["id"].as_i64().expect("id");
-    assert_eq!(status(second).await, (json!("Admin"), json!(false)));
+    assert_eq!(
+        email_status(&h, &at, second).await,
+        (json!("Admin"), json!(false))
+    );
     let res = call(
         &h,
         &at,
@@ -1006,7 +909,10 @@ async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
     .await;
     res.assert_status(StatusCode::OK);
     let third = res.json()["id"].as_i64().expect("id");
-    assert_eq!(status(third).await, (json!("NonMarketable"), json!(false)));
+    assert_eq!(
+        email_status(&h, &at, third).await,
+        (json!("NonMarketable"), json!(false))
+    );
     call(
         &h,
         &at,
@@ -1016,16 +922,17 @@ async fn a_contact_given_an_opted_out_address_later_shows_its_status() {
     )
     .await
     .assert_status(StatusCode::OK);
-    assert_eq!(status(third).await, (json!("Admin"), json!(false)));
+    assert_eq!(
+        email_status(&h, &at, third).await,
+        (json!("Admin"), json!(false))
+    );
     // A send to it is skipped.
-    let users = call(&h, &at, Method::GET, &format!("{V1}/users"), None).await;
+    let users = h.get_bearer(&format!("{V1}/users"), &at).await;
     let user = users.json()["users"][0]["id"].as_i64().expect("user");
-    call(
+    queue(
         &h,
         &at,
-        Method::POST,
-        &format!("{V1}/emails/queue"),
-        Some(json!({"contacts": [second], "user_id": user, "subject": "s", "plain_content": b64("hi")})),
+        json!({"contacts": [second], "user_id": user, "subject": "s", "plain_content": b64("hi")}),
     )
     .await
     .assert_status(StatusCode::ACCEPTED);
@@ -1045,25 +952,21 @@ async fn a_request_that_died_part_way_sends_none_of_its_messages() {
     let a = contact(&h, &at, "Ann", "ann@x.example").await;
     let b = contact(&h, &at, "Ben", "ben@x.example").await;
     let c = contact(&h, &at, "Cat", "cat@x.example").await;
-    let queue = |to: Vec<i64>| {
+    let queue_to = |to: Vec<i64>| {
         let (h, at) = (&h, at.clone());
         async move {
-            call(
+            queue(
                 h,
                 &at,
-                Method::POST,
-                &format!("{V1}/emails/queue"),
-                Some(
-                    json!({"contacts": to, "user_id": h.user.id.0, "subject": "s",
+                json!({"contacts": to, "user_id": h.user.id.0, "subject": "s",
                              "plain_content": b64("hi")}),
-                ),
             )
             .await
             .assert_status(StatusCode::ACCEPTED);
         }
     };
-    queue(vec![a, b]).await; // outbox 1, 2
-    queue(vec![c]).await; // outbox 3
+    queue_to(vec![a, b]).await; // outbox 1, 2
+    queue_to(vec![c]).await; // outbox 3
     // Simulate a crash after the first message of the first request was written: its second
     // message never existed. (Removing it leaves exactly what such a crash leaves.)
     h.store

@@ -8,26 +8,16 @@ async fn revoke_kills_the_whole_family_and_answers_200() {
     let h = Harness::new().await;
     let (at, rt) = h.tokens().await;
     let res = h
-        .post_form(
+        .post_client_form(
             "/oauth/revoke",
             &format!("token={}", enc(&rt)),
-            None,
-            &[("authorization", &basic_encoded(CLIENT_ID, CLIENT_SECRET))],
+            &basic_encoded(CLIENT_ID, CLIENT_SECRET),
         )
         .await;
     res.assert_status(StatusCode::OK);
     assert_token_headers(&res);
-    let res = h
-        .get_with(
-            "/crm/rest/v1/oauth/connect/userinfo",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    let res = h.get_bearer(USERINFO, &at).await;
+    assert_invalid_access_token(&res);
     let res = h
         .token(
             &format!("grant_type=refresh_token&refresh_token={}", enc(&rt)),
@@ -44,21 +34,13 @@ async fn revoke_of_unknown_or_foreign_tokens_is_200_and_changes_nothing() {
     let other = basic_encoded(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET);
     for token in ["unknown".to_owned(), at.clone()] {
         let res = h
-            .post_form(
-                "/oauth/revoke",
-                &format!("token={token}"),
-                None,
-                &[("authorization", &other)],
-            )
+            .post_client_form("/oauth/revoke", &format!("token={token}"), &other)
             .await;
         res.assert_status(StatusCode::OK);
     }
-    h.get_with(
-        "/crm/rest/v1/oauth/connect/userinfo",
-        &[("authorization", &bearer(&at))],
-    )
-    .await
-    .assert_status(StatusCode::OK);
+    h.get_bearer(USERINFO, &at)
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -67,11 +49,10 @@ async fn revoke_requires_client_authentication_and_a_token() {
     let res = h.post_form("/oauth/revoke", "token=x", None, &[]).await;
     assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
     let res = h
-        .post_form(
+        .post_client_form(
             "/oauth/revoke",
             "",
-            None,
-            &[("authorization", &basic_encoded(CLIENT_ID, CLIENT_SECRET))],
+            &basic_encoded(CLIENT_ID, CLIENT_SECRET),
         )
         .await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
@@ -83,12 +64,7 @@ async fn introspection_shows_only_the_clients_own_live_tokens() {
     let (at, rt) = h.tokens().await;
     let own = basic_encoded(CLIENT_ID, CLIENT_SECRET);
     let res = h
-        .post_form(
-            "/oauth/introspect",
-            &format!("token={at}"),
-            None,
-            &[("authorization", &own)],
-        )
+        .post_client_form("/oauth/introspect", &format!("token={at}"), &own)
         .await;
     res.assert_status(StatusCode::OK);
     let j = res.json();
@@ -98,34 +74,19 @@ async fn introspection_shows_only_the_clients_own_live_tokens() {
     assert_eq!(j["scope"], "full|ab123.infusionsoft.com");
     assert_eq!(j["sub"], h.user.id.0.to_string());
     let res = h
-        .post_form(
-            "/oauth/introspect",
-            &format!("token={rt}"),
-            None,
-            &[("authorization", &own)],
-        )
+        .post_client_form("/oauth/introspect", &format!("token={rt}"), &own)
         .await;
     assert_eq!(res.json()["token_type"], "refresh_token");
     // Another client sees nothing.
     let other = basic_encoded(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET);
     let res = h
-        .post_form(
-            "/oauth/introspect",
-            &format!("token={at}"),
-            None,
-            &[("authorization", &other)],
-        )
+        .post_client_form("/oauth/introspect", &format!("token={at}"), &other)
         .await;
     assert_eq!(res.json(), serde_json::json!({"active": false}));
     // Expired: inactive.
     h.clock.advance(time::Duration::hours(2));
     let res = h
-        .post_form(
-            "/oauth/introspect",
-            &format!("token={at}"),
-            None,
-            &[("authorization", &own)],
-        )
+        .post_client_form("/oauth/introspect", &format!("token={at}"), &own)
         .await;
     assert_eq!(res.json(), serde_json::json!({"active": false}));
 }

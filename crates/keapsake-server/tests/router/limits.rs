@@ -15,7 +15,6 @@ use keapsake_server::{Config, Profile};
 use std::net::SocketAddr;
 use time::Duration;
 
-const USERINFO: &str = "/crm/rest/v1/oauth/connect/userinfo";
 const IP_A: &str = "203.0.113.7";
 const IP_B: &str = "198.51.100.9";
 
@@ -238,12 +237,7 @@ async fn headers_ride_on_error_responses_but_not_on_refused_credentials() {
     let h = production(QuotaOverrides::default()).await;
     let (at, _) = h.tokens().await;
     // A valid credential on an unknown path: 404, counted, with headers.
-    let res = h
-        .get_with(
-            "/crm/rest/v1/nothing-here",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let res = h.get_bearer("/crm/rest/v1/nothing-here", &at).await;
     res.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(quota_headers(&res)["x-keap-product-throttle-used"], "1");
     // No or a bad credential: the gateway's 401, before any quota.
@@ -819,23 +813,6 @@ async fn unknown_client_ids_from_one_address_are_slowed_after_twenty() {
 // ---------------------------------------------------------------------------------------------
 // Several nodes on one PostgreSQL database (SECURITY.md §10)
 // ---------------------------------------------------------------------------------------------
-
-/// One response from `router`.
-async fn send_to(router: &axum::Router, req: Request<Body>) -> Resp {
-    use tower::ServiceExt as _;
-    let res = router.clone().oneshot(req).await.expect("infallible");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn figure_two_nodes_on_one_postgres_share_quotas_and_failure_counts() {

@@ -9,12 +9,7 @@ use keapsake_core::store::KeyKind;
 async fn userinfo_v1_has_keaps_shape() {
     let h = Harness::new().await;
     let (at, _) = h.tokens().await;
-    let res = h
-        .get_with(
-            "/crm/rest/v1/oauth/connect/userinfo",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let res = h.get_bearer(USERINFO, &at).await;
     res.assert_status(StatusCode::OK);
     assert_eq!(
         res.header("content-type").as_deref(),
@@ -41,10 +36,7 @@ async fn userinfo_v2_has_string_members_and_the_tenant() {
     let h = Harness::new().await;
     let (at, _) = h.tokens().await;
     let res = h
-        .get_with(
-            "/crm/rest/v2/oauth/connect/userinfo",
-            &[("authorization", &bearer(&at))],
-        )
+        .get_bearer("/crm/rest/v2/oauth/connect/userinfo", &at)
         .await;
     res.assert_status(StatusCode::OK);
     let id = h.user.id.0.to_string();
@@ -102,12 +94,7 @@ async fn userinfo_reports_non_admin_members() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = h
-        .get_with(
-            "/crm/rest/v1/oauth/connect/userinfo",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let res = h.get_bearer(USERINFO, &at).await;
     assert_eq!(res.json()["is_admin"], false);
     assert_eq!(res.json()["email"], "multi@example.com");
 }
@@ -121,9 +108,7 @@ async fn trailing_slashes_are_accepted_on_rest_paths() {
         "/crm/rest/v2/oauth/connect/userinfo/",
         "/crm/rest/v1/account/profile/?",
     ] {
-        h.get_with(path, &[("authorization", &bearer(&at))])
-            .await
-            .assert_status(StatusCode::OK);
+        h.get_bearer(path, &at).await.assert_status(StatusCode::OK);
     }
 }
 
@@ -131,12 +116,7 @@ async fn trailing_slashes_are_accepted_on_rest_paths() {
 async fn profile_get_has_every_field() {
     let h = Harness::new().await;
     let (at, _) = h.tokens().await;
-    let res = h
-        .get_with(
-            "/crm/rest/v1/account/profile",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let res = h.get_bearer("/crm/rest/v1/account/profile", &at).await;
     res.assert_status(StatusCode::OK);
     let j = res.json();
     let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
@@ -187,12 +167,7 @@ async fn profile_put_replaces_and_returns_the_profile() {
     assert_eq!(j["name"], "Acme Bakery LLC");
     assert_eq!(j["currency_code"], "USD");
     assert_eq!(j["address"]["line1"], "1 Main St");
-    let again = h
-        .get_with(
-            "/crm/rest/v1/account/profile",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let again = h.get_bearer("/crm/rest/v1/account/profile", &at).await;
     assert_eq!(again.json(), j);
 }
 
@@ -233,12 +208,7 @@ async fn profile_put_with_invalid_fields_says_which() {
         serde_json::json!({"message":"Invalid email address"})
     );
     // Nothing was stored.
-    let now = h
-        .get_with(
-            "/crm/rest/v1/account/profile",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
+    let now = h.get_bearer("/crm/rest/v1/account/profile", &at).await;
     assert_ne!(now.json()["email"], "not-an-email");
 }
 

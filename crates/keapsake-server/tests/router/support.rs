@@ -26,6 +26,8 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data
 /// RFC 7636-shaped verifier and its S256 challenge (computed independently with Python).
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1zD9-8LN_wFprmPYomnYfU9sWw";
 pub const CHALLENGE_S256: &str = "uWs1oFjgpXikBAGjr9O-zdM8WpWTE_thmS3E9XiGJQE";
+/// The v1 user info: the plainest authenticated REST GET.
+pub const USERINFO: &str = "/crm/rest/v1/oauth/connect/userinfo";
 
 /// One response, fully read.
 #[derive(Debug)]
@@ -105,6 +107,27 @@ impl Resp {
         );
         self
     }
+}
+
+/// One response from `router`, fully read.
+pub async fn send_to(router: &Router, req: Request<Body>) -> Resp {
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The authorization endpoint with `query`.
+pub fn authorize(query: &str) -> String {
+    format!("/app/oauth/authorize?{query}")
 }
 
 /// A seeded world.
@@ -242,18 +265,7 @@ impl Harness {
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {
-        let res = self.router().oneshot(req).await.expect("infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .expect("body")
-            .to_vec();
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        send_to(&self.router(), req).await
     }
 
     pub async fn get(&self, uri: &str, cookie: Option<&str>) -> Resp {
@@ -270,6 +282,12 @@ impl Harness {
             req = req.header(*k, *v);
         }
         self.send(req.body(Body::empty()).expect("request")).await
+    }
+
+    /// A GET with `Authorization: Bearer <token>`.
+    pub async fn get_bearer(&self, uri: &str, token: &str) -> Resp {
+        self.get_with(uri, &[("authorization", &bearer(token))])
+            .await
     }
 
     /// A form POST with optional cookie and extra headers.
@@ -294,6 +312,13 @@ impl Harness {
             .await
     }
 
+    /// A form POST authenticated as a client (`authorization` is the header's whole value), as
+    /// `/oauth/revoke` and `/oauth/introspect` take it.
+    pub async fn post_client_form(&self, uri: &str, body: &str, authorization: &str) -> Resp {
+        self.post_form(uri, body, None, &[("authorization", authorization)])
+            .await
+    }
+
     /// `client_id=…&redirect_uri=…&response_type=code&scope=full&state=xyz` + `extra`.
     pub fn query(&self, extra: &str) -> String {
         format!(
@@ -304,9 +329,7 @@ impl Harness {
 
     /// GETs the login page (creating the pre-login session); returns (cookie, login csrf).
     pub async fn login_page(&self, query: &str) -> (String, String) {
-        let page = self
-            .get(&format!("/app/oauth/authorize?{query}"), None)
-            .await;
+        let page = self.get(&authorize(query), None).await;
         page.assert_status(StatusCode::OK);
         let cookie = page.cookie().expect("a pre-login session cookie");
         let token = page.csrf_tokens().remove(0);
@@ -318,7 +341,7 @@ impl Harness {
         let (cookie, token) = self.login_page(query).await;
         let res = self
             .post_form(
-                &format!("/app/oauth/authorize?{query}"),
+                &authorize(query),
                 &format!(
                     "form=login&csrf_token={token}&email={}&password={}",
                     enc(email),
@@ -338,9 +361,7 @@ impl Harness {
 
     /// GETs the consent page with a signed-in cookie.
     pub async fn consent_page(&self, query: &str, cookie: &str) -> Resp {
-        let page = self
-            .get(&format!("/app/oauth/authorize?{query}"), Some(cookie))
-            .await;
+        let page = self.get(&authorize(query), Some(cookie)).await;
         page.assert_status(StatusCode::OK);
         page
     }
@@ -353,7 +374,7 @@ impl Harness {
             .hidden("account_id")
             .expect("account_id on the consent page");
         self.post_form(
-            &format!("/app/oauth/authorize?{query}"),
+            &authorize(query),
             &format!("form=consent&csrf_token={token}&account_id={account}&decision={decision}"),
             Some(cookie),
             &[],
@@ -530,4 +551,36 @@ pub fn assert_fault(res: &Resp, faultstring: &str, errorcode: &str) {
 
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
+}
+
+/// Asserts the Apigee 401 of an access token that is unknown, revoked or not one at all.
+#[track_caller]
+pub fn assert_invalid_access_token(res: &Resp) {
+    assert_fault(
+        res,
+        "Invalid Access Token",
+        "keymanagement.service.invalid_access_token",
+    );
+}
+
+/// A REST call with `Authorization: Bearer <token>` and, when there is a body, that JSON body.
+pub async fn call(
+    h: &Harness,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Resp {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, bearer(token));
+    let body = match body {
+        Some(b) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    h.send(req.body(body).expect("request")).await
 }

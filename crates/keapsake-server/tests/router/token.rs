@@ -17,6 +17,21 @@ fn refresh_body(rt: &str) -> String {
     format!("grant_type=refresh_token&refresh_token={}", enc(rt))
 }
 
+/// Refreshes `rt` with the client authenticated by the `Authorization` value `authorization`.
+async fn refresh_with_header(h: &Harness, rt: &str, authorization: &str) -> Resp {
+    h.token(&refresh_body(rt), &[("authorization", authorization)])
+        .await
+}
+
+/// Exchanges `code` with body credentials and `code_verifier=<verifier>`.
+async fn exchange_verifying(h: &Harness, code: &str, verifier: &str) -> Resp {
+    h.token(
+        &format!("{}&code_verifier={verifier}", code_body(code)),
+        &[],
+    )
+    .await
+}
+
 // ---- success -----------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -79,38 +94,28 @@ async fn refresh_with_basic_rotates_and_the_old_token_stops_working() {
     let h = Harness::new().await;
     let (at, rt) = h.tokens().await;
     let auth = basic_encoded(CLIENT_ID, CLIENT_SECRET);
-    let res = h
-        .token(&refresh_body(&rt), &[("authorization", &auth)])
-        .await;
+    let res = refresh_with_header(&h, &rt, &auth).await;
     res.assert_status(StatusCode::OK);
     assert_token_headers(&res);
     let j = res.json();
     assert_ne!(j["refresh_token"], rt.as_str());
     assert_eq!(j["scope"], "full|ab123.infusionsoft.com");
     // The old refresh token is dead (inside the grace window: refused, nothing revoked).
-    let again = h
-        .token(&refresh_body(&rt), &[("authorization", &auth)])
-        .await;
+    let again = refresh_with_header(&h, &rt, &auth).await;
     again.assert_status(StatusCode::BAD_REQUEST);
     assert_eq!(
         again.json(),
         serde_json::json!({"error":"invalid_grant","error_description":"Invalid Refresh Token"})
     );
     // The old access token stays valid until its own expiry.
-    h.get_with(
-        "/crm/rest/v1/oauth/connect/userinfo",
-        &[("authorization", &bearer(&at))],
-    )
-    .await
-    .assert_status(StatusCode::OK);
+    h.get_bearer(USERINFO, &at)
+        .await
+        .assert_status(StatusCode::OK);
     // The new pair works.
     let new_at = j["access_token"].as_str().unwrap();
-    h.get_with(
-        "/crm/rest/v1/oauth/connect/userinfo",
-        &[("authorization", &bearer(new_at))],
-    )
-    .await
-    .assert_status(StatusCode::OK);
+    h.get_bearer(USERINFO, new_at)
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -143,36 +148,21 @@ async fn refresh_reuse_after_the_grace_window_revokes_the_family() {
     let h = Harness::new().await;
     let (_, rt) = h.tokens().await;
     let auth = basic_encoded(CLIENT_ID, CLIENT_SECRET);
-    let res = h
-        .token(&refresh_body(&rt), &[("authorization", &auth)])
-        .await;
+    let res = refresh_with_header(&h, &rt, &auth).await;
     let winner_at = res.json()["access_token"].as_str().unwrap().to_owned();
     let winner_rt = res.json()["refresh_token"].as_str().unwrap().to_owned();
     h.clock.advance(time::Duration::seconds(61));
-    let replay = h
-        .token(&refresh_body(&rt), &[("authorization", &auth)])
-        .await;
+    let replay = refresh_with_header(&h, &rt, &auth).await;
     replay.assert_status(StatusCode::BAD_REQUEST);
     assert_eq!(
         replay.json(),
         serde_json::json!({"error":"invalid_grant","error_description":"Invalid Refresh Token"})
     );
     // The winner's pair is dead too.
-    let res = h
-        .token(&refresh_body(&winner_rt), &[("authorization", &auth)])
-        .await;
+    let res = refresh_with_header(&h, &winner_rt, &auth).await;
     res.assert_status(StatusCode::BAD_REQUEST);
-    let res = h
-        .get_with(
-            "/crm/rest/v1/oauth/connect/userinfo",
-            &[("authorization", &bearer(&winner_at))],
-        )
-        .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
+    let res = h.get_bearer(USERINFO, &winner_at).await;
+    assert_invalid_access_token(&res);
 }
 
 // ---- §4.5 error rows -----------------------------------------------------------------------------
@@ -365,12 +355,7 @@ async fn disabled_app_cannot_exchange_or_refresh() {
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     );
-    let res = h
-        .token(
-            &refresh_body(&rt),
-            &[("authorization", &basic_encoded(CLIENT_ID, CLIENT_SECRET))],
-        )
-        .await;
+    let res = refresh_with_header(&h, &rt, &basic_encoded(CLIENT_ID, CLIENT_SECRET)).await;
     assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
 }
 
@@ -431,23 +416,9 @@ async fn used_code_is_invalid_grant_and_revokes_what_it_issued() {
         h.store.count_active_families(h.app.id, now).await.unwrap(),
         0
     );
-    let res = h
-        .get_with(
-            "/crm/rest/v1/oauth/connect/userinfo",
-            &[("authorization", &bearer(&at))],
-        )
-        .await;
-    assert_fault(
-        &res,
-        "Invalid Access Token",
-        "keymanagement.service.invalid_access_token",
-    );
-    let res = h
-        .token(
-            &refresh_body(&rt),
-            &[("authorization", &basic_encoded(CLIENT_ID, CLIENT_SECRET))],
-        )
-        .await;
+    let res = h.get_bearer(USERINFO, &at).await;
+    assert_invalid_access_token(&res);
+    let res = refresh_with_header(&h, &rt, &basic_encoded(CLIENT_ID, CLIENT_SECRET)).await;
     res.assert_status(StatusCode::BAD_REQUEST);
 }
 
@@ -502,9 +473,7 @@ async fn refresh_failures_answer_the_exact_invalid_grant_body() {
     let auth = basic_encoded(CLIENT_ID, CLIENT_SECRET);
     let code = h.code().await;
     for rt in ["unknown-token".to_owned(), at, code] {
-        let res = h
-            .token(&refresh_body(&rt), &[("authorization", &auth)])
-            .await;
+        let res = refresh_with_header(&h, &rt, &auth).await;
         res.assert_status(StatusCode::BAD_REQUEST);
         assert_token_headers(&res);
         assert_eq!(
@@ -519,12 +488,7 @@ async fn expired_refresh_token_is_invalid_grant() {
     let h = Harness::new().await;
     let (_, rt) = h.tokens().await;
     h.clock.advance(time::Duration::days(46));
-    let res = h
-        .token(
-            &refresh_body(&rt),
-            &[("authorization", &basic_encoded(CLIENT_ID, CLIENT_SECRET))],
-        )
-        .await;
+    let res = refresh_with_header(&h, &rt, &basic_encoded(CLIENT_ID, CLIENT_SECRET)).await;
     assert_eq!(
         res.json(),
         serde_json::json!({"error":"invalid_grant","error_description":"Invalid Refresh Token"})
@@ -545,12 +509,7 @@ async fn refresh_token_of_another_client_is_invalid_grant_and_stays_usable() {
         )
         .await;
     assert_eq!(res.json()["error"], "invalid_grant");
-    let res = h
-        .token(
-            &refresh_body(&rt),
-            &[("authorization", &basic_encoded(CLIENT_ID, CLIENT_SECRET))],
-        )
-        .await;
+    let res = refresh_with_header(&h, &rt, &basic_encoded(CLIENT_ID, CLIENT_SECRET)).await;
     res.assert_status(StatusCode::OK);
 }
 
@@ -614,26 +573,14 @@ async fn pkce_s256_requires_the_right_verifier() {
     // Wrong verifier.
     let code = h.code_for(&q).await;
     let wrong = VERIFIER.replace('d', "e");
-    let res = h
-        .token(&format!("{}&code_verifier={wrong}", code_body(&code)), &[])
-        .await;
+    let res = exchange_verifying(&h, &code, &wrong).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     // The challenge itself as verifier (a plain-style guess).
-    let res = h
-        .token(
-            &format!("{}&code_verifier={CHALLENGE_S256}", code_body(&code)),
-            &[],
-        )
-        .await;
+    let res = exchange_verifying(&h, &code, CHALLENGE_S256).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     // Right verifier.
     let code = h.code_for(&q).await;
-    let res = h
-        .token(
-            &format!("{}&code_verifier={VERIFIER}", code_body(&code)),
-            &[],
-        )
-        .await;
+    let res = exchange_verifying(&h, &code, VERIFIER).await;
     res.assert_status(StatusCode::OK);
 }
 
@@ -643,20 +590,10 @@ async fn pkce_plain_and_the_default_method_compare_the_verifier() {
     for method in ["&code_challenge_method=plain", ""] {
         let q = h.query(&format!("&code_challenge={VERIFIER}{method}"));
         let code = h.code_for(&q).await;
-        let res = h
-            .token(
-                &format!("{}&code_verifier={CHALLENGE_S256}", code_body(&code)),
-                &[],
-            )
-            .await;
+        let res = exchange_verifying(&h, &code, CHALLENGE_S256).await;
         assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
         let code = h.code_for(&q).await;
-        let res = h
-            .token(
-                &format!("{}&code_verifier={VERIFIER}", code_body(&code)),
-                &[],
-            )
-            .await;
+        let res = exchange_verifying(&h, &code, VERIFIER).await;
         res.assert_status(StatusCode::OK);
     }
 }
@@ -665,11 +602,6 @@ async fn pkce_plain_and_the_default_method_compare_the_verifier() {
 async fn a_verifier_for_a_code_without_challenge_is_a_refused_downgrade() {
     let h = Harness::new().await;
     let code = h.code().await;
-    let res = h
-        .token(
-            &format!("{}&code_verifier={VERIFIER}", code_body(&code)),
-            &[],
-        )
-        .await;
+    let res = exchange_verifying(&h, &code, VERIFIER).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
 }

@@ -12,6 +12,7 @@ pub mod list;
 pub mod notes;
 pub mod opportunities;
 pub mod orders;
+mod owned;
 pub mod products;
 pub mod settings;
 pub mod subscriptions;

@@ -4,10 +4,10 @@
 //! `last_updated_by` records who wrote last. Rules live in [`keapsake_core::crm_more::note`].
 
 use super::common::{
-    acting_user_ref, create_custom_field as create_field, ensure_contact, ensure_member,
-    model as model_of, stored, unreadable,
+    acting_user_ref, create_custom_field as create_field, model as model_of, stored, unreadable,
 };
-use super::list::{Envelope, Ids, V1Query, object, or_not_found, require_write};
+use super::list::{Envelope, Ids, V1Query, or_not_found, require_write};
+use super::owned::{self, changes};
 use crate::error::{ApiError, json};
 use crate::extract::{KeapJson, Principal};
 use crate::state::AppState;
@@ -16,14 +16,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use keapsake_core::crm::Field;
 use keapsake_core::crm::custom_field::RecordType;
 use keapsake_core::crm_more::Mode;
-use keapsake_core::crm_more::note::{CONTACT_KEY, NoteBody, NoteChanges, NoteDoc, USER_KEY};
-use keapsake_core::records::{Cond, Create, Edit, NewRecord, Query, Record, RecordKind};
+use keapsake_core::crm_more::note::{CONTACT_KEY, NoteChanges, NoteDoc, USER_KEY};
+use keapsake_core::records::{Cond, Create, NewRecord, Query, Record, RecordKind};
 use serde_json::Value;
 
-const NOTE: &str = "Note";
+pub(super) const NOTE: &str = "Note";
 
 /// Note routes, relative to `/crm/rest/v1`.
 pub fn routes() -> Router<AppState> {
@@ -40,32 +39,6 @@ pub fn routes() -> Router<AppState> {
 fn render(record: &Record) -> Result<Value, ApiError> {
     let doc = NoteDoc::from_value(&record.data).map_err(unreadable)?;
     Ok(doc.render(record.id, record.created_at, record.updated_at))
-}
-
-/// Parses a body for `mode`, fills the default user, and checks the contact and the user
-/// belong to this account.
-async fn changes(
-    state: &AppState,
-    principal: &Principal,
-    body: Value,
-    mode: Mode,
-) -> Result<NoteChanges, ApiError> {
-    let body: NoteBody = object(body)?;
-    let mut changes = body.into_changes(mode).map_err(ApiError::bad_request)?;
-    if mode != Mode::Patch
-        && changes.user_id == Field::Null
-        && let Some(user) = principal.user_id
-    {
-        changes.user_id = Field::Set(user.0);
-    }
-    let account = principal.account_id;
-    if let Some(contact) = changes.contact() {
-        ensure_contact(state, account, contact).await?;
-    }
-    if let Some(user) = changes.user() {
-        ensure_member(state, account, user, "user_id").await?;
-    }
-    Ok(changes)
 }
 
 /// `GET /notes`: `contact_id`, `user_id`, `limit`, `offset`; id order.
@@ -151,7 +124,7 @@ pub async fn create(
     KeapJson(body): KeapJson<Value>,
 ) -> Result<Response, ApiError> {
     require_write(&principal)?;
-    let changes = changes(&state, &principal, body, Mode::Create).await?;
+    let changes: NoteChanges = changes(&state, &principal, body, Mode::Create).await?;
     let by = acting_user_ref(&state, &principal).await?;
     let create: Create = Box::new(move |_| {
         let doc = NoteDoc::create(&changes, by)?;
@@ -178,23 +151,21 @@ async fn edit(
     body: Value,
     mode: Mode,
 ) -> Result<Response, ApiError> {
-    require_write(principal)?;
-    let changes = changes(state, principal, body, mode).await?;
-    let by = acting_user_ref(state, principal).await?;
-    let edit: Edit = Box::new(move |_, data| {
-        let mut doc = NoteDoc::from_value(data)?;
-        doc.update(&changes, by)?;
-        *data = doc.to_value();
-        Ok(doc.keys())
-    });
-    let now = state.clock.now();
-    let record = stored(
-        state
-            .store
-            .update_record(principal.account_id, RecordKind::Note, id, edit, now)
-            .await,
-        NOTE,
-    )?;
+    let record = owned::edit(
+        state,
+        principal,
+        id,
+        body,
+        mode,
+        acting_user_ref(state, principal),
+        |data, changes: &NoteChanges, by, _| {
+            let mut doc = NoteDoc::from_value(data)?;
+            doc.update(changes, by)?;
+            *data = doc.to_value();
+            Ok(doc.keys())
+        },
+    )
+    .await?;
     Ok(json(StatusCode::OK, &render(&record)?))
 }
 

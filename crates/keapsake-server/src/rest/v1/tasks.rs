@@ -9,10 +9,11 @@
 //! acts as no user sees every task, as on `/tasks`.
 
 use super::common::{
-    bool_param, contact_summaries, create_custom_field as create_field, descending, ensure_contact,
-    ensure_member, floor_to_millis, model as model_of, stored, time_param, unreadable,
+    bool_param, contact_summaries, create_custom_field as create_field, descending,
+    floor_to_millis, model as model_of, stored, time_param, unreadable,
 };
-use super::list::{Envelope, Ids, V1Query, object, or_not_found, require_write};
+use super::list::{Envelope, Ids, V1Query, or_not_found, require_write};
+use super::owned::{self, changes};
 use crate::error::{ApiError, json};
 use crate::extract::{KeapJson, Principal};
 use crate::state::AppState;
@@ -22,18 +23,17 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use keapsake_core::AccountId;
-use keapsake_core::crm::Field;
 use keapsake_core::crm::custom_field::RecordType;
 use keapsake_core::crm_more::Mode;
 use keapsake_core::crm_more::task::{
-    COMPLETED_KEY, CONTACT_KEY, HAS_DUE_KEY, ORDER_VALUES, TaskBody, TaskChanges, TaskDoc,
-    USER_KEY, order_column, parse_sync_token, sync_token,
+    COMPLETED_KEY, CONTACT_KEY, HAS_DUE_KEY, ORDER_VALUES, TaskChanges, TaskDoc, USER_KEY,
+    order_column, parse_sync_token, sync_token,
 };
-use keapsake_core::records::{Column, Cond, Create, Edit, NewRecord, Query, Record, RecordKind};
+use keapsake_core::records::{Column, Cond, Create, NewRecord, Query, Record, RecordKind};
 use serde::Serialize;
 use serde_json::Value;
 
-const TASK: &str = "Task";
+pub(super) const TASK: &str = "Task";
 
 /// Task routes, relative to `/crm/rest/v1`.
 pub fn routes() -> Router<AppState> {
@@ -81,32 +81,6 @@ async fn render_one(
         .await?
         .pop()
         .ok_or_else(|| unreadable("a rendered page lost its record".to_owned()))
-}
-
-/// Parses a body for `mode`, fills the default user, and checks the contact and the user
-/// belong to this account.
-async fn changes(
-    state: &AppState,
-    principal: &Principal,
-    body: Value,
-    mode: Mode,
-) -> Result<TaskChanges, ApiError> {
-    let body: TaskBody = object(body)?;
-    let mut changes = body.into_changes(mode).map_err(ApiError::bad_request)?;
-    if mode != Mode::Patch
-        && changes.user_id == Field::Null
-        && let Some(user) = principal.user_id
-    {
-        changes.user_id = Field::Set(user.0);
-    }
-    let account = principal.account_id;
-    if let Some(contact) = changes.contact() {
-        ensure_contact(state, account, contact).await?;
-    }
-    if let Some(user) = changes.user() {
-        ensure_member(state, account, user, "user_id").await?;
-    }
-    Ok(changes)
 }
 
 /// A task list: the v1 envelope plus `sync_token`.
@@ -277,7 +251,7 @@ pub async fn create(
     KeapJson(body): KeapJson<Value>,
 ) -> Result<Response, ApiError> {
     require_write(&principal)?;
-    let changes = changes(&state, &principal, body, Mode::Create).await?;
+    let changes: TaskChanges = changes(&state, &principal, body, Mode::Create).await?;
     let now = state.clock.now();
     let create: Create = Box::new(move |_| {
         let doc = TaskDoc::create(&changes, now)?;
@@ -307,26 +281,24 @@ async fn edit(
     body: Value,
     mode: Mode,
 ) -> Result<Response, ApiError> {
-    require_write(principal)?;
-    let changes = changes(state, principal, body, mode).await?;
-    let now = state.clock.now();
-    let edit: Edit = Box::new(move |_, data| {
-        let mut doc = TaskDoc::from_value(data)?;
-        doc.update(&changes, now)?;
-        *data = doc.to_value();
-        Ok(doc.keys())
-    });
-    let account = principal.account_id;
-    let record = stored(
-        state
-            .store
-            .update_record(account, RecordKind::Task, id, edit, now)
-            .await,
-        TASK,
-    )?;
+    let record = owned::edit(
+        state,
+        principal,
+        id,
+        body,
+        mode,
+        std::future::ready(Ok(())),
+        |data, changes: &TaskChanges, (), now| {
+            let mut doc = TaskDoc::from_value(data)?;
+            doc.update(changes, now)?;
+            *data = doc.to_value();
+            Ok(doc.keys())
+        },
+    )
+    .await?;
     Ok(json(
         StatusCode::OK,
-        &render_one(state, account, record).await?,
+        &render_one(state, principal.account_id, record).await?,
     ))
 }
 
