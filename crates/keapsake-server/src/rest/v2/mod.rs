@@ -1,6 +1,7 @@
 //! REST v2 (`keap/rest-v2.md`). Errors are `{"code","message","status","details"}`.
 //!
-//! Implemented: userinfo, contacts (§3) and tags with their categories (§4). Every other
+//! Implemented: userinfo, contacts (§3) with their links and link types, and tags with their
+//! categories (§4). Every other
 //! operation of Keap's v2 spec ([`operations::OPERATIONS`], generated from
 //! `keap/openapi-v2.yml`) authenticates like any route and answers **501 `UNIMPLEMENTED`** in
 //! the v2 shape — never a 404 that would read as a wrong base URL. The router fallback does
