@@ -326,6 +326,34 @@ async fn groups_merge_and_campaigns() {
         "campaign_step",
         call(&h, &k, "ContactService.getNextCampaignStep", &[i(1), i(7)]).await
     );
+    for method in [
+        "removeFromCampaign",
+        "pauseCampaign",
+        "resumeCampaignForContact",
+    ] {
+        insta::assert_snapshot!(
+            format!("campaign_{method}"),
+            call(&h, &k, &format!("ContactService.{method}"), &[i(1), i(7)]).await
+        );
+    }
+    insta::assert_snapshot!(
+        "campaign_unknown_contact",
+        call(&h, &k, "ContactService.pauseCampaign", &[i(99), i(7)]).await
+    );
+    insta::assert_snapshot!(
+        "reschedule_campaign_step",
+        call(
+            &h,
+            &k,
+            "ContactService.rescheduleCampaignStep",
+            &[i(1), i(7)]
+        )
+        .await
+    );
+    insta::assert_snapshot!(
+        "run_action_sequence",
+        call(&h, &k, "ContactService.runActionSequence", &[i(1), i(7)]).await
+    );
     insta::assert_snapshot!(
         "category_add",
         call(
