@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod links;
 pub mod mail;
+pub mod merge;
 pub mod middleware;
 pub mod oauth;
 pub mod openapi;

@@ -1919,3 +1919,68 @@ async fn contact_links_and_link_types_shared_with_xml_rpc() {
         "Contact 999",
     );
 }
+
+#[tokio::test]
+async fn v2_merge_moves_cards_orders_and_links_too() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let a = ada(&h, &at, "Ada", "ada@example.com").await;
+    let b = ada(&h, &at, "Dup", "dup@example.com").await;
+    let c = ada(&h, &at, "Charles", "cb@example.com").await;
+    call(&h, &at, Method::POST, &format!("{V1}/contacts/{b}/creditCards"), Some(json!({"card_number": "4111111111111111", "expiration_month": "12", "expiration_year": "2030"}))).await.assert_status(StatusCode::CREATED);
+    let p = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/products"),
+        Some(json!({"product_name": "Widget", "product_price": 5})),
+    )
+    .await
+    .json()["id"]
+        .as_i64()
+        .unwrap();
+    call(&h, &at, Method::POST, &format!("{V1}/orders"), Some(json!({"contact_id": b.parse::<i64>().unwrap(), "order_date": "2026-03-01T12:00:00.000Z", "order_title": "Dup's order", "order_type": "Online", "order_items": [{"product_id": p, "quantity": 1}]}))).await.assert_status(StatusCode::CREATED);
+    let t = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts/links/types"),
+        Some(json!({"name": "Friend", "max_links": 3})),
+    )
+    .await
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts:link"),
+        Some(json!({"contact1_id": b, "contact2_id": c, "link_type_id": t})),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/contacts:merge"),
+        Some(json!({"contact_id": a, "duplicate_contact_id": b})),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+
+    let cards = get(&h, &at, &format!("{V1}/contacts/{a}/creditCards"))
+        .await
+        .json();
+    assert_eq!(cards.as_array().map(Vec::len), Some(1), "{cards}");
+    let order = get(&h, &at, &format!("{V1}/orders/1")).await.json();
+    assert_eq!(order["contact"]["id"].to_string(), a, "{order}");
+    let links = get(&h, &at, &format!("{V2}/contacts/{a}/links"))
+        .await
+        .json();
+    assert_eq!(links["links"][0]["contact1_id"], a, "{links}");
+    assert_eq!(links["links"][0]["contact2_id"], c, "{links}");
+}

@@ -978,7 +978,8 @@ pub async fn merge(
         Edited::Updated(r) => r,
         Edited::Rejected(msg) => return Err(V2Error::bad_request(msg)),
     };
-    // The duplicate's tags, then its notes and tasks, move to the kept contact.
+    // The duplicate's tags, then its notes and tasks, move to the kept contact (then its
+    // orders, subscriptions, cards and links).
     let tag_ids: Vec<i64> = all_links(&state, account, LinkKind::ContactTag, Side::A(dup))
         .await?
         .iter()
@@ -1015,6 +1016,7 @@ pub async fn merge(
             Err(e) => return Err(e.into()),
         }
     }
+    crate::merge::move_commerce_and_links(&state, account, keep, dup).await?;
     match state
         .store
         .delete_record(account, RecordKind::Contact, dup)
