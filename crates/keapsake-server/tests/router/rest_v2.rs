@@ -196,22 +196,15 @@ async fn every_unimplemented_spec_operation_is_501_in_the_v2_shape() {
     assert_eq!(checked, OPERATIONS.len() - IMPLEMENTED.len());
     assert!(checked > 350, "{checked}");
     // Credentials first: no token is the gateway's 401, not a 501.
-    let res = h.get(&format!("{V2}/companies"), None).await;
+    let res = h.get(&format!("{V2}/orders"), None).await;
     assert_fault(&res, "Invalid access token", "oauth.v2.InvalidAccessToken");
     // A colon verb on a path id, percent-encoded, is still the spec's operation.
-    let res = call(
-        &h,
-        &at,
-        Method::POST,
-        &format!("{V2}/products/5%3AadjustInventory"),
-        Some(json!({})),
-    )
-    .await;
+    let res = get(&h, &at, &format!("{V2}/files/5%3Adata")).await;
     assert_v2_error(
         &res,
         StatusCode::NOT_IMPLEMENTED,
         "UNIMPLEMENTED",
-        "adjustInventory",
+        "getFileData_1",
     );
 }
 
@@ -1917,5 +1910,101 @@ async fn contact_links_and_link_types_shared_with_xml_rpc() {
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
         "Contact 999",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account helpers
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn business_profile_is_v1s_account_profile_in_the_v2_shape() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let res = get(&h, &at, &format!("{V2}/businessProfile")).await;
+    res.assert_status(StatusCode::OK);
+    assert!(res.json().is_object());
+    let res = call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/account/profile"),
+        Some(
+            json!({"name": "Acme", "email": "ops@acme.example", "phone": "555-0100",
+                    "phone_ext": "12", "currency_code": "usd", "time_zone": "America/New_York",
+                    "business_goals": ["Grow"],
+                    "address": {"line1": "1 Main St", "locality": "Phoenix",
+                                "region": "Arizona", "country_code": "usa",
+                                "zip_code": "85001", "zip_four": "1234"}}),
+        ),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let res = get(&h, &at, &format!("{V2}/businessProfile")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(
+        res.json(),
+        json!({"name": "Acme", "email": "ops@acme.example", "phone": "555-0100",
+               "currency_code": "USD", "time_zone": "America/New_York",
+               "business_goals": ["Grow"],
+               "address": {"line1": "1 Main St", "locality": "Phoenix", "region": "Arizona",
+                           "country_code": "USA", "postal_code": "85001-1234"}})
+    );
+    // Read-only keys read it too; no credential is the gateway's 401.
+    let (key, _) = h.api_key(KeyKind::Pat, true, None).await;
+    get(&h, &key, &format!("{V2}/businessProfile"))
+        .await
+        .assert_status(StatusCode::OK);
+    let res = h.get(&format!("{V2}/businessProfile"), None).await;
+    assert_fault(&res, "Invalid access token", "oauth.v2.InvalidAccessToken");
+    // updateBusinessProfile stays 501.
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/businessProfile"),
+        Some(json!({})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::NOT_IMPLEMENTED,
+        "UNIMPLEMENTED",
+        "updateBusinessProfile",
+    );
+}
+
+#[tokio::test]
+async fn settings_helpers_answer_in_the_spec_shape() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let res = get(&h, &at, &format!("{V2}/settings/applications:isEnabled")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json(), json!({"isEnabled": true}));
+    // `%3A` is `:`.
+    let res = get(&h, &at, &format!("{V2}/settings/applications%3AisEnabled")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json(), json!({"isEnabled": true}));
+    let res = get(&h, &at, &format!("{V2}/settings/contactOptionTypes")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(
+        res.json(),
+        json!({"option_types": ["Lead", "Customer", "Other"]})
+    );
+    let res = h
+        .get(&format!("{V2}/settings/applications:isEnabled"), None)
+        .await;
+    assert_fault(&res, "Invalid access token", "oauth.v2.InvalidAccessToken");
+    let res = get(
+        &h,
+        &at,
+        &format!("{V2}/settings/applications:getConfiguration"),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::NOT_IMPLEMENTED,
+        "UNIMPLEMENTED",
+        "getApplicationConfigurations",
     );
 }

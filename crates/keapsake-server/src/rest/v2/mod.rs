@@ -9,6 +9,7 @@
 //! express), so the table is the single list of what exists: a path of the spec with another
 //! method is 405, anything else 404.
 
+pub mod account;
 pub mod common;
 pub mod contacts;
 pub mod links;
@@ -28,6 +29,9 @@ use axum::routing::get;
 /// account parts done so far). Every other operation of [`operations::OPERATIONS`] is 501.
 pub const IMPLEMENTED: &[&str] = &[
     "getUserInfo",
+    "getBusinessProfile",
+    "isApplicationEnabled",
+    "getContactOptionTypes",
     "listContacts",
     "createContact",
     "getContact",
@@ -63,6 +67,7 @@ pub const IMPLEMENTED: &[&str] = &[
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/connect/userinfo", get(userinfo::get))
+        .merge(account::routes())
         .merge(contacts::routes())
         .merge(links::routes())
         .merge(tags::routes())
@@ -125,7 +130,7 @@ pub fn matching_operations(path: &str) -> Vec<(&'static str, &'static str, &'sta
 
 /// The v2 fallback: authenticate (401 as anywhere), then 501 for an operation of the spec
 /// keapsake does not implement, 405 for another method on a path of the spec, 404 otherwise.
-async fn fallback(
+pub(crate) async fn fallback(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
