@@ -215,7 +215,7 @@ async fn unknown_paths_are_404_and_other_methods_405() {
     let res = get(&h, &at, &format!("{V2}/nothing/here")).await;
     assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Not Found");
     // A path of the spec with a method it does not define.
-    let res = call(&h, &at, Method::PUT, &format!("{V2}/companies"), None).await;
+    let res = call(&h, &at, Method::PUT, &format!("{V2}/orders"), None).await;
     assert_v2_error(
         &res,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -2007,4 +2007,496 @@ async fn settings_helpers_answer_in_the_spec_shape() {
         "UNIMPLEMENTED",
         "getApplicationConfigurations",
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Companies
+// ---------------------------------------------------------------------------------------------
+
+async fn company(h: &Harness, at: &str, body: Value) -> Value {
+    let res = call(h, at, Method::POST, &format!("{V2}/companies"), Some(body)).await;
+    res.assert_status(StatusCode::CREATED);
+    res.json()
+}
+
+#[tokio::test]
+async fn companies_crud_in_the_v2_shape_and_the_same_record_over_v1() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let c = company(
+        &h,
+        &at,
+        json!({"company_name": "Acme", "website": "https://acme.example",
+               "email_address": {"email": "info@acme.example", "field": "EMAIL1",
+                                 "opt_in_reason": "Trade show"},
+               "phone_number": {"number": "555-0100", "extension": "7", "type": "Work",
+                                "field": "PHONE1"},
+               "fax_number": {"number": "555-0101"},
+               "address": {"line1": "1 Main St", "locality": "Phoenix", "region": "Arizona",
+                           "country_code": "usa", "postal_code": "85001"},
+               "notes": "Key client", "first_name": "ignored"}),
+    )
+    .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert!(id.parse::<i64>().is_ok());
+    assert_eq!(c["company_name"], "Acme");
+    assert_eq!(
+        c["email_address"],
+        json!({"email": "info@acme.example", "field": "EMAIL1",
+               "email_opt_status": "SINGLE_OPT_IN", "is_opt_in": true})
+    );
+    assert_eq!(
+        c["phone_number"],
+        json!({"number": "555-0100", "extension": "7", "type": "Work", "field": "PHONE1"})
+    );
+    assert_eq!(
+        c["fax_number"],
+        json!({"number": "555-0101", "field": "FAX1"})
+    );
+    assert_eq!(
+        c["address"],
+        json!({"line1": "1 Main St", "locality": "Phoenix", "region": "Arizona",
+               "country_code": "USA", "zip_code": "85001", "postal_code": "85001",
+               "field": "BILLING"})
+    );
+    assert_eq!(c["notes"], "Key client");
+    assert!(c["create_time"].as_str().unwrap().ends_with('Z'));
+    assert!(c.get("first_name").is_none());
+    // The same record over v1.
+    let v1 = get(&h, &at, &format!("{V1}/companies/{id}")).await;
+    v1.assert_status(StatusCode::OK);
+    let v1 = v1.json();
+    assert_eq!(v1["id"].as_i64().unwrap().to_string(), id);
+    assert_eq!(v1["company_name"], "Acme");
+    assert_eq!(v1["email_address"], "info@acme.example");
+    assert_eq!(v1["email_status"], "SingleOptIn");
+    // Get, with and without `fields`.
+    let g = get(&h, &at, &format!("{V2}/companies/{id}")).await;
+    g.assert_status(StatusCode::OK);
+    assert_eq!(g.json(), c);
+    let g = get(
+        &h,
+        &at,
+        &format!("{V2}/companies/{id}?fields=company_name,website"),
+    )
+    .await
+    .json();
+    assert_eq!(
+        g,
+        json!({"company_name": "Acme", "website": "https://acme.example"})
+    );
+    let res = get(&h, &at, &format!("{V2}/companies/{id}?fields=nope")).await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "nope");
+    // PATCH: members sent change; with update_mask only those named.
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}"),
+        Some(json!({"company_name": "Acme Corp", "notes": null})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["company_name"], "Acme Corp");
+    assert!(u.get("notes").is_none());
+    assert_eq!(u["website"], "https://acme.example");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}?update_mask=website"),
+        Some(json!({"company_name": "Not this", "website": "https://acme.test"})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["company_name"], "Acme Corp");
+    assert_eq!(u["website"], "https://acme.test");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}?update_mask=bogus"),
+        Some(json!({})),
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "bogus");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}"),
+        Some(json!({"company_name": ""})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "company_name",
+    );
+    let v1 = get(&h, &at, &format!("{V1}/companies/{id}")).await.json();
+    assert_eq!(v1["company_name"], "Acme Corp");
+    assert_eq!(v1["website"], "https://acme.test");
+    // Validation: a name is required, e-mails are checked.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies"),
+        Some(json!({"website": "x"})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "company_name",
+    );
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies"),
+        Some(json!({"company_name": "B", "email_address": {"email": "nope"}})),
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "e-mail");
+    // Missing and bad ids.
+    for (m, p) in [
+        (Method::GET, "/companies/999"),
+        (Method::PATCH, "/companies/999"),
+        (Method::DELETE, "/companies/999"),
+        (Method::GET, "/companies/999/tags"),
+    ] {
+        let body = (m == Method::PATCH).then(|| json!({"website": "x"}));
+        let res = call(&h, &at, m, &format!("{V2}{p}"), body).await;
+        let j = assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Company 999");
+        assert_eq!(
+            j["details"][0],
+            json!({"domain": "companies", "resource": "999"})
+        );
+    }
+    for p in [
+        "/companies/abc",
+        "/companies/-1/tags",
+        "/companies/x/tags/1",
+    ] {
+        let res = get(&h, &at, &format!("{V2}{p}")).await;
+        if p.ends_with("/1") {
+            // GET is not a method of that path.
+            res.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+            continue;
+        }
+        assert_v2_error(
+            &res,
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Invalid id",
+        );
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies/x/tags/1"),
+        None,
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "Invalid id",
+    );
+    // Read-only keys cannot write.
+    let (key, _) = h.api_key(KeyKind::Pat, true, None).await;
+    let res = call(
+        &h,
+        &key,
+        Method::POST,
+        &format!("{V2}/companies"),
+        Some(json!({"company_name": "RO"})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    let res = call(
+        &h,
+        &key,
+        Method::DELETE,
+        &format!("{V2}/companies/{id}"),
+        None,
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    // Delete: gone over both APIs.
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/companies/{id}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    get(&h, &at, &format!("{V2}/companies/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    get(&h, &at, &format!("{V1}/companies/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn list_companies_filters_orders_and_pages() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let mut made = Vec::new();
+    for (name, email, city) in [
+        ("Beta", "b@beta.example", "Chandler"),
+        ("Alpha", "a@alpha.example", "Phoenix"),
+        ("Alphabet", "z@alphabet.example", "Chandler"),
+    ] {
+        let c = company(
+            &h,
+            &at,
+            json!({"company_name": name, "email_address": {"email": email},
+                   "address": {"locality": city, "region": "Arizona", "country_code": "USA"}}),
+        )
+        .await;
+        made.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // A company made over v1 lists too.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/companies"),
+        Some(json!({"company_name": "Gamma"})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    made.push(res.json()["id"].as_i64().unwrap().to_string());
+    let res = get(&h, &at, &format!("{V2}/companies")).await;
+    res.assert_status(StatusCode::OK);
+    let j = res.json();
+    assert_eq!(ids(&j, "companies"), made);
+    assert_eq!(j["next_page_token"], "");
+    // The default projection leaves out e-mail, address, times.
+    let first = j["companies"][0].as_object().unwrap();
+    let keys: BTreeSet<&str> = first.keys().map(String::as_str).collect();
+    assert_eq!(keys, BTreeSet::from(["id", "company_name"]));
+    let f = |q: &str| format!("{V2}/companies?{q}");
+    let names = |j: &Value| -> Vec<String> {
+        j["companies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["company_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let j = get(&h, &at, &f("filter=name%3D%3Dalpha*&order_by=name%20desc"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Alphabet", "Alpha"]);
+    let j = get(&h, &at, &f("filter=company_name==alpha")).await.json();
+    assert_eq!(names(&j), ["Alpha"]);
+    let j = get(&h, &at, &f("filter=email==b@beta.example"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Beta"]);
+    let j = get(&h, &at, &f("filter=city==Chan*;state==Ari*&order_by=name"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Alphabet", "Beta"]);
+    let j = get(&h, &at, &f(&format!("filter=company_id%3E{}", made[1])))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Alphabet", "Gamma"]);
+    let j = get(
+        &h,
+        &at,
+        &f("order_by=email&fields=company_name,email_address"),
+    )
+    .await
+    .json();
+    assert_eq!(names(&j), ["Gamma", "Alpha", "Beta", "Alphabet"]);
+    assert_eq!(
+        j["companies"][1]["email_address"]["email"],
+        "a@alpha.example"
+    );
+    let j = get(&h, &at, &f("filter=since_time==2000-01-01T00:00:00Z"))
+        .await
+        .json();
+    assert_eq!(names(&j).len(), 4);
+    let j = get(&h, &at, &f("filter=until_time==2000-01-01T00:00:00Z"))
+        .await
+        .json();
+    assert_eq!(names(&j).len(), 0);
+    for bad in [
+        "filter=bogus==1",
+        "filter=company_name==a*x;name!=x",
+        "order_by=website",
+        "page_size=1001",
+    ] {
+        let res = get(&h, &at, &f(bad)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+    }
+    // Pages of 3, bound to the order.
+    let j = get(&h, &at, &f("page_size=3&order_by=name")).await.json();
+    assert_eq!(names(&j), ["Alpha", "Alphabet", "Beta"]);
+    let token = j["next_page_token"].as_str().unwrap().to_owned();
+    assert!(!token.is_empty());
+    let j = get(
+        &h,
+        &at,
+        &f(&format!("page_size=3&order_by=name&page_token={token}")),
+    )
+    .await
+    .json();
+    assert_eq!(names(&j), ["Gamma"]);
+    assert_eq!(j["next_page_token"], "");
+    let res = get(
+        &h,
+        &at,
+        &f(&format!("page_size=3&order_by=email&page_token={token}")),
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+}
+
+#[tokio::test]
+async fn company_tags_add_list_remove_and_groups() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let c = company(&h, &at, json!({"company_name": "Acme"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t1 = tag(&h, &at, json!({"name": "Partner"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t2 = tag(&h, &at, json!({"name": "Vendor", "description": "Sells"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for t in [&t2, &t1, &t1] {
+        call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/companies/{c}/tags/{t}"),
+            None,
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies/{c}/tags/999"),
+        None,
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Tag 999");
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies/999/tags/{t1}"),
+        None,
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Company 999");
+    let j = get(&h, &at, &format!("{V2}/companies/{c}/tags"))
+        .await
+        .json();
+    let tag_ids: Vec<&str> = j["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tag"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(tag_ids, [t1.as_str(), t2.as_str()]);
+    assert_eq!(j["tags"][0]["tag"]["name"], "Partner");
+    assert!(
+        j["tags"][0]["applied_time"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    let j = get(
+        &h,
+        &at,
+        &format!("{V2}/companies/{c}/tags?filter=description==NONE"),
+    )
+    .await
+    .json();
+    assert_eq!(j["tags"].as_array().unwrap().len(), 1);
+    assert_eq!(j["tags"][0]["tag"]["name"], "Partner");
+    let j = get(
+        &h,
+        &at,
+        &format!("{V2}/companies/{c}/tags?order_by=name%20desc"),
+    )
+    .await
+    .json();
+    assert_eq!(j["tags"][0]["tag"]["name"], "Vendor");
+    // `groups` and listCompaniesForTagId see the same links.
+    let g = get(&h, &at, &format!("{V2}/companies/{c}")).await.json();
+    assert_eq!(g["groups"], format!("{t1},{t2}"));
+    let j = get(&h, &at, &format!("{V2}/tags/{t2}/companies"))
+        .await
+        .json();
+    assert_eq!(j["tagged_companies"][0]["company"]["id"], c);
+    // Remove (twice: still 204).
+    for _ in 0..2 {
+        call(
+            &h,
+            &at,
+            Method::DELETE,
+            &format!("{V2}/companies/{c}/tags/{t2}"),
+            None,
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    }
+    let g = get(&h, &at, &format!("{V2}/companies/{c}")).await.json();
+    assert_eq!(g["groups"], t1);
+    let res = call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/companies/{c}/tags/999"),
+        None,
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Tag 999");
+    // Deleting the company drops its links.
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/companies/{c}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    let j = get(&h, &at, &format!("{V2}/tags/{t1}/companies"))
+        .await
+        .json();
+    assert_eq!(j["tagged_companies"], json!([]));
 }

@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod common;
+pub mod companies;
 pub mod contacts;
 pub mod links;
 pub mod operations;
@@ -61,6 +62,14 @@ pub const IMPLEMENTED: &[&str] = &[
     "getCategory",
     "updateTagCategory",
     "deleteTagCategory",
+    "listCompanies",
+    "createCompany",
+    "getCompany",
+    "updateCompany",
+    "deleteCompany",
+    "listTagsForCompany",
+    "addTagToCompany",
+    "removeTagFromCompany",
 ];
 
 /// v2 routes, relative to `/crm/rest/v2`.
@@ -68,6 +77,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/connect/userinfo", get(userinfo::get))
         .merge(account::routes())
+        .merge(companies::routes())
         .merge(contacts::routes())
         .merge(links::routes())
         .merge(tags::routes())
