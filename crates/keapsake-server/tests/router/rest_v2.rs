@@ -2500,3 +2500,444 @@ async fn company_tags_add_list_remove_and_groups() {
         .json();
     assert_eq!(j["tagged_companies"], json!([]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Products
+// ---------------------------------------------------------------------------------------------
+
+async fn product(h: &Harness, at: &str, body: Value) -> Value {
+    let res = call(h, at, Method::POST, &format!("{V2}/products"), Some(body)).await;
+    res.assert_status(StatusCode::CREATED);
+    res.json()
+}
+
+/// One XML-RPC `ProductService` call with a legacy key: the response text.
+async fn product_service(h: &Harness, key: &str, method: &str, id: &str, n: Option<i64>) -> String {
+    let extra = n
+        .map(|n| format!("<param><value><int>{n}</int></value></param>"))
+        .unwrap_or_default();
+    let xml = format!(
+        "<methodCall><methodName>ProductService.{method}</methodName><params><param><value>{key}</value></param><param><value><int>{id}</int></value></param>{extra}</params></methodCall>"
+    );
+    let res = h
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/crm/xmlrpc/v1")
+                .header("content-type", "text/xml")
+                .body(Body::from(xml))
+                .unwrap(),
+        )
+        .await;
+    res.assert_status(StatusCode::OK);
+    res.text()
+}
+
+#[tokio::test]
+async fn products_crud_with_minor_unit_prices_and_the_same_record_over_v1() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let p = product(
+        &h,
+        &at,
+        json!({"name": "Widget", "price": 1250, "short_description": "A widget",
+               "description": "A fine widget", "sku": "W-1", "shippable": true,
+               "inventory": {"inventory_count": 3, "inventory_limit": 10}}),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        p["price"],
+        json!({"amount": 1250, "currency_code": "USD", "formatted_amount": "$12.50"})
+    );
+    assert_eq!(p["name"], "Widget");
+    assert_eq!(p["short_description"], "A widget");
+    assert_eq!(p["description"], "A fine widget");
+    assert_eq!(p["sku"], "W-1");
+    assert_eq!(p["active"], true);
+    assert_eq!(p["inventory"], json!({"inventory_count": 3}));
+    assert_eq!(p["subscription_plans"], json!([]));
+    assert!(p["create_time"].as_str().unwrap().ends_with('Z'));
+    // The same record over v1 (dollars there).
+    let v1 = get(&h, &at, &format!("{V1}/products/{id}")).await;
+    v1.assert_status(StatusCode::OK);
+    let v1 = v1.json();
+    assert_eq!(v1["product_name"], "Widget");
+    assert_eq!(v1["product_price"], json!(12.5));
+    assert_eq!(v1["product_short_desc"], "A widget");
+    assert_eq!(get(&h, &at, &format!("{V2}/products/{id}")).await.json(), p);
+    // Required members and prices.
+    for (body, text) in [
+        (
+            json!({"price": 1, "short_description": "x"}),
+            "name is required",
+        ),
+        (
+            json!({"name": "x", "short_description": "x"}),
+            "price is required",
+        ),
+        (
+            json!({"name": "x", "price": 1}),
+            "short_description is required",
+        ),
+        (
+            json!({"name": "x", "price": -1, "short_description": "x"}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": 1.5, "short_description": "x"}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": "abc", "short_description": "x"}),
+            "price",
+        ),
+    ] {
+        let res = call(&h, &at, Method::POST, &format!("{V2}/products"), Some(body)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", text);
+    }
+    // A string of digits is an int64 too (proto3 JSON).
+    let q = product(
+        &h,
+        &at,
+        json!({"name": "Gadget", "price": "99", "short_description": "g"}),
+    )
+    .await;
+    assert_eq!(q["price"]["formatted_amount"], "$0.99");
+    // PATCH, with and without update_mask; inventory members are accepted flat.
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/products/{id}"),
+        Some(json!({"price": 2000, "active": false, "inventory_limit": 5})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["price"]["amount"], 2000);
+    assert_eq!(u["active"], false);
+    assert_eq!(u["name"], "Widget");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/products/{id}?update_mask=name"),
+        Some(json!({"name": "Widget 2", "sku": "not-this"})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["name"], "Widget 2");
+    assert_eq!(u["sku"], "W-1");
+    for (q, body, text) in [
+        ("?update_mask=bogus", json!({}), "bogus"),
+        ("", json!({"name": ""}), "name"),
+        ("", json!({"price": -5}), "price"),
+    ] {
+        let res = call(
+            &h,
+            &at,
+            Method::PATCH,
+            &format!("{V2}/products/{id}{q}"),
+            Some(body),
+        )
+        .await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", text);
+    }
+    let v1 = get(&h, &at, &format!("{V1}/products/{id}")).await.json();
+    assert_eq!(v1["product_name"], "Widget 2");
+    assert_eq!(v1["product_price"], json!(20.0));
+    assert_eq!(v1["active"], false);
+    // The account's currency.
+    call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/account/profile"),
+        Some(json!({"name": "Acme", "currency_code": "EUR"})),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let g = get(&h, &at, &format!("{V2}/products/{id}")).await.json();
+    assert_eq!(
+        g["price"],
+        json!({"amount": 2000, "currency_code": "EUR", "formatted_amount": "€20.00"})
+    );
+    // Missing, bad ids, read-only keys.
+    for (m, p) in [
+        (Method::GET, "/products/999"),
+        (Method::PATCH, "/products/999"),
+        (Method::DELETE, "/products/999"),
+        (Method::POST, "/products/999:adjustInventory"),
+    ] {
+        let body = (m == Method::PATCH || m == Method::POST)
+            .then(|| json!({"name": "x", "type": "INCREASE", "quantity": 1}));
+        let res = call(&h, &at, m, &format!("{V2}{p}"), body).await;
+        let j = assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Product 999");
+        assert_eq!(
+            j["details"][0],
+            json!({"domain": "products", "resource": "999"})
+        );
+    }
+    for (m, p) in [
+        (Method::GET, "/products/abc"),
+        (Method::DELETE, "/products/1.5"),
+        (Method::POST, "/products/x:adjustInventory"),
+    ] {
+        let body = (m == Method::POST).then(|| json!({"type": "INCREASE", "quantity": 1}));
+        let res = call(&h, &at, m, &format!("{V2}{p}"), body).await;
+        assert_v2_error(
+            &res,
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Invalid id",
+        );
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/products/{id}"),
+        Some(json!({})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "Method",
+    );
+    let (key, _) = h.api_key(KeyKind::Pat, true, None).await;
+    let res = call(
+        &h,
+        &key,
+        Method::POST,
+        &format!("{V2}/products"),
+        Some(json!({"name": "RO", "price": 1, "short_description": "x"})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    let res = call(
+        &h,
+        &key,
+        Method::POST,
+        &format!("{V2}/products/{id}:adjustInventory"),
+        Some(json!({"type": "INCREASE", "quantity": 1})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    // Delete: gone over both APIs, and v1's sync reports it deleted.
+    let token = get(&h, &at, &format!("{V1}/products/sync")).await.json()["sync_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/products/{id}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    get(&h, &at, &format!("{V2}/products/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    get(&h, &at, &format!("{V1}/products/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let sync = get(&h, &at, &format!("{V1}/products/sync?sync_token={token}"))
+        .await
+        .json();
+    assert!(
+        sync["product_statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "DELETED"
+                && s["product"]["id"]
+                    .as_i64()
+                    .map(|i| i.to_string())
+                    .as_deref()
+                    == Some(id.as_str())),
+        "{sync}"
+    );
+}
+
+#[tokio::test]
+async fn adjust_inventory_shares_the_count_with_xml_rpc_and_never_goes_below_zero() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let id = product(
+        &h,
+        &at,
+        json!({"name": "Widget", "price": 100, "short_description": "w"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let adjust = |body: Value| {
+        let h = &h;
+        let at = &at;
+        let id = &id;
+        async move {
+            call(
+                h,
+                at,
+                Method::POST,
+                &format!("{V2}/products/{id}:adjustInventory"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let res = adjust(json!({"type": "INCREASE", "quantity": 5})).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json()["inventory"]["inventory_count"], 5);
+    assert_eq!(res.json()["id"], id);
+    // XML-RPC sees and changes the same count.
+    let (key, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let text = product_service(&h, &key, "getInventory", &id, None).await;
+    assert!(
+        text.contains("<i4>5</i4>") || text.contains("<int>5</int>"),
+        "{text}"
+    );
+    product_service(&h, &key, "increaseInventory", &id, Some(2)).await;
+    // `%3A` is `:`.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/products/{id}%3AadjustInventory"),
+        Some(json!({"type": "DECREASE", "quantity": "3"})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json()["inventory"]["inventory_count"], 4);
+    // Below zero: 400, nothing changed.
+    let res = adjust(json!({"type": "DECREASE", "quantity": 5})).await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "in stock",
+    );
+    for (body, text) in [
+        (json!({"type": "UP", "quantity": 1}), "type"),
+        (json!({"quantity": 1}), "type"),
+        (json!({"type": "INCREASE", "quantity": -1}), "quantity"),
+        (json!({"type": "INCREASE"}), "quantity"),
+    ] {
+        let res = adjust(body).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", text);
+    }
+    let g = get(&h, &at, &format!("{V2}/products/{id}")).await.json();
+    assert_eq!(g["inventory"]["inventory_count"], 4);
+    // Lists leave the count out.
+    let l = get(&h, &at, &format!("{V2}/products")).await.json();
+    assert!(l["products"][0].get("inventory").is_none(), "{l}");
+}
+
+#[tokio::test]
+async fn list_products_filters_orders_and_pages() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let mut made = Vec::new();
+    for (name, sku, short) in [
+        ("Widget", "W-2", "small"),
+        ("Gadget", "G-1", "shiny"),
+        ("Widget Pro", "W-1", "big"),
+    ] {
+        made.push(
+            product(
+                &h,
+                &at,
+                json!({"name": name, "sku": sku, "price": 100, "short_description": short}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/products"),
+        Some(json!({"product_name": "Thing", "product_price": 1.5})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    made.push(res.json()["id"].as_i64().unwrap().to_string());
+    let j = get(&h, &at, &format!("{V2}/products")).await.json();
+    assert_eq!(ids(&j, "products"), made);
+    assert_eq!(j["products"][3]["price"]["amount"], 150);
+    assert_eq!(j["next_page_token"], "");
+    let names = |j: &Value| -> Vec<String> {
+        j["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let f = |q: &str| format!("{V2}/products?{q}");
+    let j = get(&h, &at, &f("filter=name%3D%3Dwidget*&order_by=sku"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Widget Pro", "Widget"]);
+    let j = get(&h, &at, &f("filter=name==widget")).await.json();
+    assert_eq!(names(&j), ["Widget"]);
+    let j = get(&h, &at, &f("filter=sku==G*")).await.json();
+    assert_eq!(names(&j), ["Gadget"]);
+    let j = get(&h, &at, &f("filter=short_description==sh*"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Gadget"]);
+    let j = get(&h, &at, &f(&format!("filter=product_id%3E%3D{}", made[2])))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Widget Pro", "Thing"]);
+    let j = get(
+        &h,
+        &at,
+        &f(&format!(
+            "filter=product_ids=={},{}&order_by=name%20desc",
+            made[0], made[1]
+        )),
+    )
+    .await
+    .json();
+    assert_eq!(names(&j), ["Widget", "Gadget"]);
+    let j = get(&h, &at, &f("order_by=name")).await.json();
+    assert_eq!(names(&j), ["Gadget", "Thing", "Widget", "Widget Pro"]);
+    let j = get(&h, &at, &f("order_by=last_updated_time%20desc"))
+        .await
+        .json();
+    assert_eq!(names(&j)[0], "Thing");
+    for bad in [
+        "filter=price==1",
+        "filter=name!=x",
+        "order_by=price",
+        "page_size=-1",
+    ] {
+        let res = get(&h, &at, &f(bad)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+    }
+    let (all, pages) = walk(&h, &at, &f("page_size=1&order_by=name"), "products").await;
+    assert_eq!(all.len(), 4);
+    assert_eq!(pages, 4);
+}
