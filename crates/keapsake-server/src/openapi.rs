@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         crate::rest::v2::account::business_profile,
         crate::rest::v2::account::application_enabled,
         crate::rest::v2::account::contact_option_types,
+        crate::rest::v2::account::list_users,
         crate::rest::v2::contacts::list,
         crate::rest::v2::links::link,
         crate::rest::v2::links::unlink,

@@ -2941,3 +2941,61 @@ async fn list_products_filters_orders_and_pages() {
     assert_eq!(all.len(), 4);
     assert_eq!(pages, 4);
 }
+
+#[tokio::test]
+async fn list_users_shows_the_accounts_members() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let res = get(&h, &at, &format!("{V2}/users")).await;
+    res.assert_status(StatusCode::OK);
+    let j = res.json();
+    let (ada, multi) = (h.user.id.0.to_string(), h.multi_user.id.0.to_string());
+    assert_eq!(ids(&j, "users"), [ada.clone(), multi.clone()]);
+    assert_eq!(j["next_page_token"], "");
+    let u = &j["users"][0];
+    assert_eq!(u["given_name"], "Ada");
+    assert_eq!(
+        u["email_addresses"],
+        json!([{"email": "ada@example.com", "field": "EMAIL1"}])
+    );
+    assert_eq!(u["admin"], true);
+    assert_eq!(u["status"], "ACTIVE");
+    assert_eq!(u["company_name"], "Acme Bakery");
+    assert_eq!(j["users"][1]["admin"], false);
+    // The same members as v1's `/users`.
+    let v1 = get(&h, &at, &format!("{V1}/users")).await.json();
+    let v1_ids: Vec<String> = v1["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap().to_string())
+        .collect();
+    assert_eq!(v1_ids, [ada.clone(), multi.clone()]);
+    let f = |q: &str| format!("{V2}/users?{q}");
+    let j = get(&h, &at, &f("filter=email%3D%3DMULTI@example.com"))
+        .await
+        .json();
+    assert_eq!(ids(&j, "users"), [multi.as_str()]);
+    let j = get(
+        &h,
+        &at,
+        &f(&format!("filter=user_ids=={ada};include_inactive==true")),
+    )
+    .await
+    .json();
+    assert_eq!(ids(&j, "users"), [ada.as_str()]);
+    let j = get(&h, &at, &f("order_by=email%20desc")).await.json();
+    assert_eq!(ids(&j, "users"), [multi.clone(), ada.clone()]);
+    let j = get(&h, &at, &f("page_size=1")).await.json();
+    assert_eq!(ids(&j, "users"), [ada]);
+    assert_ne!(j["next_page_token"], "");
+    for bad in [
+        "page_size=101",
+        "filter=include_partners==maybe",
+        "filter=bogus==1",
+        "order_by=id",
+    ] {
+        let res = get(&h, &at, &f(bad)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+    }
+}

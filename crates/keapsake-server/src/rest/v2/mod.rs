@@ -34,6 +34,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "getBusinessProfile",
     "isApplicationEnabled",
     "getContactOptionTypes",
+    "listPaginatedUsers",
     "listContacts",
     "createContact",
     "getContact",
