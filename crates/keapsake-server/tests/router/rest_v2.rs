@@ -2708,6 +2708,23 @@ async fn products_crud_with_minor_unit_prices_and_the_same_record_over_v1() {
         "METHOD_NOT_ALLOWED",
         "Method",
     );
+    for m in [Method::GET, Method::PATCH, Method::DELETE] {
+        let body = (m == Method::PATCH).then(|| json!({}));
+        let res = call(
+            &h,
+            &at,
+            m,
+            &format!("{V2}/products/{id}:adjustInventory"),
+            body,
+        )
+        .await;
+        assert_v2_error(
+            &res,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Method",
+        );
+    }
     let (key, _) = h.api_key(KeyKind::Pat, true, None).await;
     let res = call(
         &h,

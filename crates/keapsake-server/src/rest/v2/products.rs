@@ -20,7 +20,8 @@ use crate::error::{V2Error, json};
 use crate::extract::Principal;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
@@ -163,6 +164,30 @@ fn billing_cycle(c: Cycle) -> &'static str {
         Cycle::Month => "MONTHLY",
         Cycle::Week => "WEEKLY",
         Cycle::Day => "DAILY",
+    }
+}
+
+/// The `{product_id}` of `GET`/`PATCH`/`DELETE /products/{product_id}`: digits within int64
+/// (else 400); `{id}:adjustInventory` with another method than `POST` is 405.
+#[derive(Debug, Clone, Copy)]
+pub struct ProductId(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ProductId {
+    type Rejection = V2Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| V2Error::bad_request("Invalid id in path"))?;
+        if raw.ends_with(ADJUST) {
+            return Err(V2Error::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+            ));
+        }
+        V2Id::from_request_parts(parts, state)
+            .await
+            .map(|V2Id(id)| ProductId(id))
     }
 }
 
@@ -454,7 +479,7 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
-    V2Id(id): V2Id,
+    ProductId(id): ProductId,
 ) -> Result<Response, V2Error> {
     let record = state
         .store
@@ -483,7 +508,7 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    V2Id(id): V2Id,
+    ProductId(id): ProductId,
     uri: Uri,
     V2Json(body): V2Json,
 ) -> Result<Response, V2Error> {
@@ -530,7 +555,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
-    V2Id(id): V2Id,
+    ProductId(id): ProductId,
 ) -> Result<StatusCode, V2Error> {
     require_write(&principal)?;
     let account = principal.account_id;
