@@ -2139,6 +2139,26 @@ async fn companies_crud_in_the_v2_shape_and_the_same_record_over_v1() {
     let v1 = get(&h, &at, &format!("{V1}/companies/{id}")).await.json();
     assert_eq!(v1["company_name"], "Acme Corp");
     assert_eq!(v1["website"], "https://acme.test");
+    // And over XML-RPC's `Company` table.
+    let (legacy, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let xml = format!(
+        "<methodCall><methodName>DataService.load</methodName><params><param><value>{legacy}</value></param><param><value>Company</value></param><param><value><int>{id}</int></value></param><param><value><array><data><value>Company</value><value>City</value></data></array></value></param></params></methodCall>"
+    );
+    let res = h
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/crm/xmlrpc/v1")
+                .header("content-type", "text/xml")
+                .body(Body::from(xml))
+                .unwrap(),
+        )
+        .await;
+    let text = res.text();
+    assert!(
+        text.contains("<value>Acme Corp</value>") && text.contains("<value>Phoenix</value>"),
+        "{text}"
+    );
     // Validation: a name is required, e-mails are checked.
     let res = call(
         &h,
