@@ -196,22 +196,15 @@ async fn every_unimplemented_spec_operation_is_501_in_the_v2_shape() {
     assert_eq!(checked, OPERATIONS.len() - IMPLEMENTED.len());
     assert!(checked > 350, "{checked}");
     // Credentials first: no token is the gateway's 401, not a 501.
-    let res = h.get(&format!("{V2}/companies"), None).await;
+    let res = h.get(&format!("{V2}/orders"), None).await;
     assert_fault(&res, "Invalid access token", "oauth.v2.InvalidAccessToken");
     // A colon verb on a path id, percent-encoded, is still the spec's operation.
-    let res = call(
-        &h,
-        &at,
-        Method::POST,
-        &format!("{V2}/products/5%3AadjustInventory"),
-        Some(json!({})),
-    )
-    .await;
+    let res = get(&h, &at, &format!("{V2}/files/5%3Adata")).await;
     assert_v2_error(
         &res,
         StatusCode::NOT_IMPLEMENTED,
         "UNIMPLEMENTED",
-        "adjustInventory",
+        "getFileData_1",
     );
 }
 
@@ -222,7 +215,7 @@ async fn unknown_paths_are_404_and_other_methods_405() {
     let res = get(&h, &at, &format!("{V2}/nothing/here")).await;
     assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Not Found");
     // A path of the spec with a method it does not define.
-    let res = call(&h, &at, Method::PUT, &format!("{V2}/companies"), None).await;
+    let res = call(&h, &at, Method::PUT, &format!("{V2}/orders"), None).await;
     assert_v2_error(
         &res,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -1918,6 +1911,1130 @@ async fn contact_links_and_link_types_shared_with_xml_rpc() {
         "NOT_FOUND",
         "Contact 999",
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account helpers
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn business_profile_is_v1s_account_profile_in_the_v2_shape() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let res = get(&h, &at, &format!("{V2}/businessProfile")).await;
+    res.assert_status(StatusCode::OK);
+    assert!(res.json().is_object());
+    let res = call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/account/profile"),
+        Some(
+            json!({"name": "Acme", "email": "ops@acme.example", "phone": "555-0100",
+                    "phone_ext": "12", "currency_code": "usd", "time_zone": "America/New_York",
+                    "business_goals": ["Grow"],
+                    "address": {"line1": "1 Main St", "locality": "Phoenix",
+                                "region": "Arizona", "country_code": "usa",
+                                "zip_code": "85001", "zip_four": "1234"}}),
+        ),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let res = get(&h, &at, &format!("{V2}/businessProfile")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(
+        res.json(),
+        json!({"name": "Acme", "email": "ops@acme.example", "phone": "555-0100",
+               "currency_code": "USD", "time_zone": "America/New_York",
+               "business_goals": ["Grow"],
+               "address": {"line1": "1 Main St", "locality": "Phoenix", "region": "Arizona",
+                           "country_code": "USA", "postal_code": "85001-1234"}})
+    );
+    // Read-only keys read it too; no credential is the gateway's 401.
+    let (key, _) = h.api_key(KeyKind::Pat, true, None).await;
+    get(&h, &key, &format!("{V2}/businessProfile"))
+        .await
+        .assert_status(StatusCode::OK);
+    let res = h.get(&format!("{V2}/businessProfile"), None).await;
+    assert_fault(&res, "Invalid access token", "oauth.v2.InvalidAccessToken");
+    // updateBusinessProfile stays 501.
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/businessProfile"),
+        Some(json!({})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::NOT_IMPLEMENTED,
+        "UNIMPLEMENTED",
+        "updateBusinessProfile",
+    );
+}
+
+#[tokio::test]
+async fn settings_helpers_answer_in_the_spec_shape() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let res = get(&h, &at, &format!("{V2}/settings/applications:isEnabled")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json(), json!({"isEnabled": true}));
+    // `%3A` is `:`.
+    let res = get(&h, &at, &format!("{V2}/settings/applications%3AisEnabled")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json(), json!({"isEnabled": true}));
+    let res = get(&h, &at, &format!("{V2}/settings/contactOptionTypes")).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(
+        res.json(),
+        json!({"option_types": ["Lead", "Customer", "Other"]})
+    );
+    let res = h
+        .get(&format!("{V2}/settings/applications:isEnabled"), None)
+        .await;
+    assert_fault(&res, "Invalid access token", "oauth.v2.InvalidAccessToken");
+    let res = get(
+        &h,
+        &at,
+        &format!("{V2}/settings/applications:getConfiguration"),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::NOT_IMPLEMENTED,
+        "UNIMPLEMENTED",
+        "getApplicationConfigurations",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Companies
+// ---------------------------------------------------------------------------------------------
+
+async fn company(h: &Harness, at: &str, body: Value) -> Value {
+    let res = call(h, at, Method::POST, &format!("{V2}/companies"), Some(body)).await;
+    res.assert_status(StatusCode::CREATED);
+    res.json()
+}
+
+#[tokio::test]
+async fn companies_crud_in_the_v2_shape_and_the_same_record_over_v1() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let c = company(
+        &h,
+        &at,
+        json!({"company_name": "Acme", "website": "https://acme.example",
+               "email_address": {"email": "info@acme.example", "field": "EMAIL1",
+                                 "opt_in_reason": "Trade show"},
+               "phone_number": {"number": "555-0100", "extension": "7", "type": "Work",
+                                "field": "PHONE1"},
+               "fax_number": {"number": "555-0101"},
+               "address": {"line1": "1 Main St", "locality": "Phoenix", "region": "Arizona",
+                           "country_code": "usa", "postal_code": "85001"},
+               "notes": "Key client", "first_name": "ignored"}),
+    )
+    .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert!(id.parse::<i64>().is_ok());
+    assert_eq!(c["company_name"], "Acme");
+    assert_eq!(
+        c["email_address"],
+        json!({"email": "info@acme.example", "field": "EMAIL1",
+               "email_opt_status": "SINGLE_OPT_IN", "is_opt_in": true})
+    );
+    assert_eq!(
+        c["phone_number"],
+        json!({"number": "555-0100", "extension": "7", "type": "Work", "field": "PHONE1"})
+    );
+    assert_eq!(
+        c["fax_number"],
+        json!({"number": "555-0101", "field": "FAX1"})
+    );
+    assert_eq!(
+        c["address"],
+        json!({"line1": "1 Main St", "locality": "Phoenix", "region": "Arizona",
+               "country_code": "USA", "zip_code": "85001", "postal_code": "85001",
+               "field": "BILLING"})
+    );
+    assert_eq!(c["notes"], "Key client");
+    assert!(c["create_time"].as_str().unwrap().ends_with('Z'));
+    assert!(c.get("first_name").is_none());
+    // The same record over v1.
+    let v1 = get(&h, &at, &format!("{V1}/companies/{id}")).await;
+    v1.assert_status(StatusCode::OK);
+    let v1 = v1.json();
+    assert_eq!(v1["id"].as_i64().unwrap().to_string(), id);
+    assert_eq!(v1["company_name"], "Acme");
+    assert_eq!(v1["email_address"], "info@acme.example");
+    assert_eq!(v1["email_status"], "SingleOptIn");
+    // Get, with and without `fields`.
+    let g = get(&h, &at, &format!("{V2}/companies/{id}")).await;
+    g.assert_status(StatusCode::OK);
+    assert_eq!(g.json(), c);
+    let g = get(
+        &h,
+        &at,
+        &format!("{V2}/companies/{id}?fields=company_name,website"),
+    )
+    .await
+    .json();
+    assert_eq!(
+        g,
+        json!({"company_name": "Acme", "website": "https://acme.example"})
+    );
+    let res = get(&h, &at, &format!("{V2}/companies/{id}?fields=nope")).await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "nope");
+    // PATCH: members sent change; with update_mask only those named.
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}"),
+        Some(json!({"company_name": "Acme Corp", "notes": null})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["company_name"], "Acme Corp");
+    assert!(u.get("notes").is_none());
+    assert_eq!(u["website"], "https://acme.example");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}?update_mask=website"),
+        Some(json!({"company_name": "Not this", "website": "https://acme.test"})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["company_name"], "Acme Corp");
+    assert_eq!(u["website"], "https://acme.test");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}?update_mask=bogus"),
+        Some(json!({})),
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "bogus");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/companies/{id}"),
+        Some(json!({"company_name": ""})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "company_name",
+    );
+    let v1 = get(&h, &at, &format!("{V1}/companies/{id}")).await.json();
+    assert_eq!(v1["company_name"], "Acme Corp");
+    assert_eq!(v1["website"], "https://acme.test");
+    // And over XML-RPC's `Company` table.
+    let (legacy, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let xml = format!(
+        "<methodCall><methodName>DataService.load</methodName><params><param><value>{legacy}</value></param><param><value>Company</value></param><param><value><int>{id}</int></value></param><param><value><array><data><value>Company</value><value>City</value></data></array></value></param></params></methodCall>"
+    );
+    let res = h
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/crm/xmlrpc/v1")
+                .header("content-type", "text/xml")
+                .body(Body::from(xml))
+                .unwrap(),
+        )
+        .await;
+    let text = res.text();
+    assert!(
+        text.contains("<value>Acme Corp</value>") && text.contains("<value>Phoenix</value>"),
+        "{text}"
+    );
+    // Validation: a name is required, e-mails are checked.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies"),
+        Some(json!({"website": "x"})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "company_name",
+    );
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies"),
+        Some(json!({"company_name": "B", "email_address": {"email": "nope"}})),
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "e-mail");
+    // Missing and bad ids.
+    for (m, p) in [
+        (Method::GET, "/companies/999"),
+        (Method::PATCH, "/companies/999"),
+        (Method::DELETE, "/companies/999"),
+        (Method::GET, "/companies/999/tags"),
+    ] {
+        let body = (m == Method::PATCH).then(|| json!({"website": "x"}));
+        let res = call(&h, &at, m, &format!("{V2}{p}"), body).await;
+        let j = assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Company 999");
+        assert_eq!(
+            j["details"][0],
+            json!({"domain": "companies", "resource": "999"})
+        );
+    }
+    for p in [
+        "/companies/abc",
+        "/companies/-1/tags",
+        "/companies/x/tags/1",
+    ] {
+        let res = get(&h, &at, &format!("{V2}{p}")).await;
+        if p.ends_with("/1") {
+            // GET is not a method of that path.
+            res.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+            continue;
+        }
+        assert_v2_error(
+            &res,
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Invalid id",
+        );
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies/x/tags/1"),
+        None,
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "Invalid id",
+    );
+    // Read-only keys cannot write.
+    let (key, _) = h.api_key(KeyKind::Pat, true, None).await;
+    let res = call(
+        &h,
+        &key,
+        Method::POST,
+        &format!("{V2}/companies"),
+        Some(json!({"company_name": "RO"})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    let res = call(
+        &h,
+        &key,
+        Method::DELETE,
+        &format!("{V2}/companies/{id}"),
+        None,
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    // Delete: gone over both APIs.
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/companies/{id}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    get(&h, &at, &format!("{V2}/companies/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    get(&h, &at, &format!("{V1}/companies/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn list_companies_filters_orders_and_pages() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let mut made = Vec::new();
+    for (name, email, city) in [
+        ("Beta", "b@beta.example", "Chandler"),
+        ("Alpha", "a@alpha.example", "Phoenix"),
+        ("Alphabet", "z@alphabet.example", "Chandler"),
+    ] {
+        let c = company(
+            &h,
+            &at,
+            json!({"company_name": name, "email_address": {"email": email},
+                   "address": {"locality": city, "region": "Arizona", "country_code": "USA"}}),
+        )
+        .await;
+        made.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // A company made over v1 lists too.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/companies"),
+        Some(json!({"company_name": "Gamma"})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    made.push(res.json()["id"].as_i64().unwrap().to_string());
+    let res = get(&h, &at, &format!("{V2}/companies")).await;
+    res.assert_status(StatusCode::OK);
+    let j = res.json();
+    assert_eq!(ids(&j, "companies"), made);
+    assert_eq!(j["next_page_token"], "");
+    // The default projection leaves out e-mail, address, times.
+    let first = j["companies"][0].as_object().unwrap();
+    let keys: BTreeSet<&str> = first.keys().map(String::as_str).collect();
+    assert_eq!(keys, BTreeSet::from(["id", "company_name"]));
+    let f = |q: &str| format!("{V2}/companies?{q}");
+    let names = |j: &Value| -> Vec<String> {
+        j["companies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["company_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let j = get(&h, &at, &f("filter=name%3D%3Dalpha*&order_by=name%20desc"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Alphabet", "Alpha"]);
+    let j = get(&h, &at, &f("filter=company_name==alpha")).await.json();
+    assert_eq!(names(&j), ["Alpha"]);
+    let j = get(&h, &at, &f("filter=email==b@beta.example"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Beta"]);
+    let j = get(&h, &at, &f("filter=city==Chan*;state==Ari*&order_by=name"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Alphabet", "Beta"]);
+    let j = get(&h, &at, &f(&format!("filter=company_id%3E{}", made[1])))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Alphabet", "Gamma"]);
+    let j = get(
+        &h,
+        &at,
+        &f("order_by=email&fields=company_name,email_address"),
+    )
+    .await
+    .json();
+    assert_eq!(names(&j), ["Gamma", "Alpha", "Beta", "Alphabet"]);
+    assert_eq!(
+        j["companies"][1]["email_address"]["email"],
+        "a@alpha.example"
+    );
+    let j = get(&h, &at, &f("filter=since_time==2000-01-01T00:00:00Z"))
+        .await
+        .json();
+    assert_eq!(names(&j).len(), 4);
+    let j = get(&h, &at, &f("filter=until_time==2000-01-01T00:00:00Z"))
+        .await
+        .json();
+    assert_eq!(names(&j).len(), 0);
+    for bad in [
+        "filter=bogus==1",
+        "filter=company_name==a*x;name!=x",
+        "order_by=website",
+        "page_size=1001",
+    ] {
+        let res = get(&h, &at, &f(bad)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+    }
+    // Pages of 3, bound to the order.
+    let j = get(&h, &at, &f("page_size=3&order_by=name")).await.json();
+    assert_eq!(names(&j), ["Alpha", "Alphabet", "Beta"]);
+    let token = j["next_page_token"].as_str().unwrap().to_owned();
+    assert!(!token.is_empty());
+    let j = get(
+        &h,
+        &at,
+        &f(&format!("page_size=3&order_by=name&page_token={token}")),
+    )
+    .await
+    .json();
+    assert_eq!(names(&j), ["Gamma"]);
+    assert_eq!(j["next_page_token"], "");
+    let res = get(
+        &h,
+        &at,
+        &f(&format!("page_size=3&order_by=email&page_token={token}")),
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+}
+
+#[tokio::test]
+async fn company_tags_add_list_remove_and_groups() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let c = company(&h, &at, json!({"company_name": "Acme"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t1 = tag(&h, &at, json!({"name": "Partner"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t2 = tag(&h, &at, json!({"name": "Vendor", "description": "Sells"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for t in [&t2, &t1, &t1] {
+        call(
+            &h,
+            &at,
+            Method::POST,
+            &format!("{V2}/companies/{c}/tags/{t}"),
+            None,
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies/{c}/tags/999"),
+        None,
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Tag 999");
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/companies/999/tags/{t1}"),
+        None,
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Company 999");
+    let j = get(&h, &at, &format!("{V2}/companies/{c}/tags"))
+        .await
+        .json();
+    let tag_ids: Vec<&str> = j["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tag"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(tag_ids, [t1.as_str(), t2.as_str()]);
+    assert_eq!(j["tags"][0]["tag"]["name"], "Partner");
+    assert!(
+        j["tags"][0]["applied_time"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    let j = get(
+        &h,
+        &at,
+        &format!("{V2}/companies/{c}/tags?filter=description==NONE"),
+    )
+    .await
+    .json();
+    assert_eq!(j["tags"].as_array().unwrap().len(), 1);
+    assert_eq!(j["tags"][0]["tag"]["name"], "Partner");
+    let j = get(
+        &h,
+        &at,
+        &format!("{V2}/companies/{c}/tags?order_by=name%20desc"),
+    )
+    .await
+    .json();
+    assert_eq!(j["tags"][0]["tag"]["name"], "Vendor");
+    // `groups` and listCompaniesForTagId see the same links.
+    let g = get(&h, &at, &format!("{V2}/companies/{c}")).await.json();
+    assert_eq!(g["groups"], format!("{t1},{t2}"));
+    let j = get(&h, &at, &format!("{V2}/tags/{t2}/companies"))
+        .await
+        .json();
+    assert_eq!(j["tagged_companies"][0]["company"]["id"], c);
+    // Remove (twice: still 204).
+    for _ in 0..2 {
+        call(
+            &h,
+            &at,
+            Method::DELETE,
+            &format!("{V2}/companies/{c}/tags/{t2}"),
+            None,
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    }
+    let g = get(&h, &at, &format!("{V2}/companies/{c}")).await.json();
+    assert_eq!(g["groups"], t1);
+    let res = call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/companies/{c}/tags/999"),
+        None,
+    )
+    .await;
+    assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Tag 999");
+    // Deleting the company drops its links.
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/companies/{c}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    let j = get(&h, &at, &format!("{V2}/tags/{t1}/companies"))
+        .await
+        .json();
+    assert_eq!(j["tagged_companies"], json!([]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products
+// ---------------------------------------------------------------------------------------------
+
+async fn product(h: &Harness, at: &str, body: Value) -> Value {
+    let res = call(h, at, Method::POST, &format!("{V2}/products"), Some(body)).await;
+    res.assert_status(StatusCode::CREATED);
+    res.json()
+}
+
+/// One XML-RPC `ProductService` call with a legacy key: the response text.
+async fn product_service(h: &Harness, key: &str, method: &str, id: &str, n: Option<i64>) -> String {
+    let extra = n
+        .map(|n| format!("<param><value><int>{n}</int></value></param>"))
+        .unwrap_or_default();
+    let xml = format!(
+        "<methodCall><methodName>ProductService.{method}</methodName><params><param><value>{key}</value></param><param><value><int>{id}</int></value></param>{extra}</params></methodCall>"
+    );
+    let res = h
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/crm/xmlrpc/v1")
+                .header("content-type", "text/xml")
+                .body(Body::from(xml))
+                .unwrap(),
+        )
+        .await;
+    res.assert_status(StatusCode::OK);
+    res.text()
+}
+
+#[tokio::test]
+async fn products_crud_with_minor_unit_prices_and_the_same_record_over_v1() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let p = product(
+        &h,
+        &at,
+        json!({"name": "Widget", "price": 1250, "short_description": "A widget",
+               "description": "A fine widget", "sku": "W-1", "shippable": true,
+               "inventory": {"inventory_count": 3, "inventory_limit": 10}}),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        p["price"],
+        json!({"amount": 1250, "currency_code": "USD", "formatted_amount": "$12.50"})
+    );
+    assert_eq!(p["name"], "Widget");
+    assert_eq!(p["short_description"], "A widget");
+    assert_eq!(p["description"], "A fine widget");
+    assert_eq!(p["sku"], "W-1");
+    assert_eq!(p["active"], true);
+    assert_eq!(p["inventory"], json!({"inventory_count": 3}));
+    assert_eq!(p["subscription_plans"], json!([]));
+    assert!(p["create_time"].as_str().unwrap().ends_with('Z'));
+    // The same record over v1 (dollars there).
+    let v1 = get(&h, &at, &format!("{V1}/products/{id}")).await;
+    v1.assert_status(StatusCode::OK);
+    let v1 = v1.json();
+    assert_eq!(v1["product_name"], "Widget");
+    assert_eq!(v1["product_price"], json!(12.5));
+    assert_eq!(v1["product_short_desc"], "A widget");
+    assert_eq!(get(&h, &at, &format!("{V2}/products/{id}")).await.json(), p);
+    // Required members and prices.
+    for (body, text) in [
+        (
+            json!({"price": 1, "short_description": "x"}),
+            "name is required",
+        ),
+        (
+            json!({"name": "x", "short_description": "x"}),
+            "price is required",
+        ),
+        (
+            json!({"name": "x", "price": 1}),
+            "short_description is required",
+        ),
+        (
+            json!({"name": "x", "price": -1, "short_description": "x"}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": 1.5, "short_description": "x"}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": "abc", "short_description": "x"}),
+            "price",
+        ),
+    ] {
+        let res = call(&h, &at, Method::POST, &format!("{V2}/products"), Some(body)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", text);
+    }
+    // A string of digits is an int64 too (proto3 JSON).
+    let q = product(
+        &h,
+        &at,
+        json!({"name": "Gadget", "price": "99", "short_description": "g"}),
+    )
+    .await;
+    assert_eq!(q["price"]["formatted_amount"], "$0.99");
+    // PATCH, with and without update_mask; inventory members are accepted flat.
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/products/{id}"),
+        Some(json!({"price": 2000, "active": false, "inventory_limit": 5})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["price"]["amount"], 2000);
+    assert_eq!(u["active"], false);
+    assert_eq!(u["name"], "Widget");
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{V2}/products/{id}?update_mask=name"),
+        Some(json!({"name": "Widget 2", "sku": "not-this"})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let u = res.json();
+    assert_eq!(u["name"], "Widget 2");
+    assert_eq!(u["sku"], "W-1");
+    for (q, body, text) in [
+        ("?update_mask=bogus", json!({}), "bogus"),
+        ("", json!({"name": ""}), "name"),
+        ("", json!({"price": -5}), "price"),
+    ] {
+        let res = call(
+            &h,
+            &at,
+            Method::PATCH,
+            &format!("{V2}/products/{id}{q}"),
+            Some(body),
+        )
+        .await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", text);
+    }
+    let v1 = get(&h, &at, &format!("{V1}/products/{id}")).await.json();
+    assert_eq!(v1["product_name"], "Widget 2");
+    assert_eq!(v1["product_price"], json!(20.0));
+    assert_eq!(v1["active"], false);
+    // The account's currency.
+    call(
+        &h,
+        &at,
+        Method::PUT,
+        &format!("{V1}/account/profile"),
+        Some(json!({"name": "Acme", "currency_code": "EUR"})),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let g = get(&h, &at, &format!("{V2}/products/{id}")).await.json();
+    assert_eq!(
+        g["price"],
+        json!({"amount": 2000, "currency_code": "EUR", "formatted_amount": "€20.00"})
+    );
+    // Missing, bad ids, read-only keys.
+    for (m, p) in [
+        (Method::GET, "/products/999"),
+        (Method::PATCH, "/products/999"),
+        (Method::DELETE, "/products/999"),
+        (Method::POST, "/products/999:adjustInventory"),
+    ] {
+        let body = (m == Method::PATCH || m == Method::POST)
+            .then(|| json!({"name": "x", "type": "INCREASE", "quantity": 1}));
+        let res = call(&h, &at, m, &format!("{V2}{p}"), body).await;
+        let j = assert_v2_error(&res, StatusCode::NOT_FOUND, "NOT_FOUND", "Product 999");
+        assert_eq!(
+            j["details"][0],
+            json!({"domain": "products", "resource": "999"})
+        );
+    }
+    for (m, p) in [
+        (Method::GET, "/products/abc"),
+        (Method::DELETE, "/products/1.5"),
+        (Method::POST, "/products/x:adjustInventory"),
+    ] {
+        let body = (m == Method::POST).then(|| json!({"type": "INCREASE", "quantity": 1}));
+        let res = call(&h, &at, m, &format!("{V2}{p}"), body).await;
+        assert_v2_error(
+            &res,
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Invalid id",
+        );
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/products/{id}"),
+        Some(json!({})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "Method",
+    );
+    for m in [Method::GET, Method::PATCH, Method::DELETE] {
+        let body = (m == Method::PATCH).then(|| json!({}));
+        let res = call(
+            &h,
+            &at,
+            m,
+            &format!("{V2}/products/{id}:adjustInventory"),
+            body,
+        )
+        .await;
+        assert_v2_error(
+            &res,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Method",
+        );
+    }
+    let (key, _) = h.api_key(KeyKind::Pat, true, None).await;
+    let res = call(
+        &h,
+        &key,
+        Method::POST,
+        &format!("{V2}/products"),
+        Some(json!({"name": "RO", "price": 1, "short_description": "x"})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    let res = call(
+        &h,
+        &key,
+        Method::POST,
+        &format!("{V2}/products/{id}:adjustInventory"),
+        Some(json!({"type": "INCREASE", "quantity": 1})),
+    )
+    .await;
+    assert_v2_error(
+        &res,
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "read-only",
+    );
+    // Delete: gone over both APIs, and v1's sync reports it deleted.
+    let token = get(&h, &at, &format!("{V1}/products/sync")).await.json()["sync_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        &h,
+        &at,
+        Method::DELETE,
+        &format!("{V2}/products/{id}"),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    get(&h, &at, &format!("{V2}/products/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    get(&h, &at, &format!("{V1}/products/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let sync = get(&h, &at, &format!("{V1}/products/sync?sync_token={token}"))
+        .await
+        .json();
+    assert!(
+        sync["product_statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "DELETED"
+                && s["product"]["id"]
+                    .as_i64()
+                    .map(|i| i.to_string())
+                    .as_deref()
+                    == Some(id.as_str())),
+        "{sync}"
+    );
+}
+
+#[tokio::test]
+async fn adjust_inventory_shares_the_count_with_xml_rpc_and_never_goes_below_zero() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let id = product(
+        &h,
+        &at,
+        json!({"name": "Widget", "price": 100, "short_description": "w"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let adjust = |body: Value| {
+        let h = &h;
+        let at = &at;
+        let id = &id;
+        async move {
+            call(
+                h,
+                at,
+                Method::POST,
+                &format!("{V2}/products/{id}:adjustInventory"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let res = adjust(json!({"type": "INCREASE", "quantity": 5})).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json()["inventory"]["inventory_count"], 5);
+    assert_eq!(res.json()["id"], id);
+    // XML-RPC sees and changes the same count.
+    let (key, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let text = product_service(&h, &key, "getInventory", &id, None).await;
+    assert!(
+        text.contains("<i4>5</i4>") || text.contains("<int>5</int>"),
+        "{text}"
+    );
+    product_service(&h, &key, "increaseInventory", &id, Some(2)).await;
+    // `%3A` is `:`.
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/products/{id}%3AadjustInventory"),
+        Some(json!({"type": "DECREASE", "quantity": "3"})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json()["inventory"]["inventory_count"], 4);
+    // Below zero: 400, nothing changed.
+    let res = adjust(json!({"type": "DECREASE", "quantity": 5})).await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "in stock",
+    );
+    for (body, text) in [
+        (json!({"type": "UP", "quantity": 1}), "type"),
+        (json!({"quantity": 1}), "type"),
+        (json!({"type": "INCREASE", "quantity": -1}), "quantity"),
+        (json!({"type": "INCREASE"}), "quantity"),
+    ] {
+        let res = adjust(body).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", text);
+    }
+    let g = get(&h, &at, &format!("{V2}/products/{id}")).await.json();
+    assert_eq!(g["inventory"]["inventory_count"], 4);
+    // Lists leave the count out.
+    let l = get(&h, &at, &format!("{V2}/products")).await.json();
+    assert!(l["products"][0].get("inventory").is_none(), "{l}");
+}
+
+#[tokio::test]
+async fn list_products_filters_orders_and_pages() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let mut made = Vec::new();
+    for (name, sku, short) in [
+        ("Widget", "W-2", "small"),
+        ("Gadget", "G-1", "shiny"),
+        ("Widget Pro", "W-1", "big"),
+    ] {
+        made.push(
+            product(
+                &h,
+                &at,
+                json!({"name": name, "sku": sku, "price": 100, "short_description": short}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/products"),
+        Some(json!({"product_name": "Thing", "product_price": 1.5})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    made.push(res.json()["id"].as_i64().unwrap().to_string());
+    let j = get(&h, &at, &format!("{V2}/products")).await.json();
+    assert_eq!(ids(&j, "products"), made);
+    assert_eq!(j["products"][3]["price"]["amount"], 150);
+    assert_eq!(j["next_page_token"], "");
+    let names = |j: &Value| -> Vec<String> {
+        j["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let f = |q: &str| format!("{V2}/products?{q}");
+    let j = get(&h, &at, &f("filter=name%3D%3Dwidget*&order_by=sku"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Widget Pro", "Widget"]);
+    let j = get(&h, &at, &f("filter=name==widget")).await.json();
+    assert_eq!(names(&j), ["Widget"]);
+    let j = get(&h, &at, &f("filter=sku==G*")).await.json();
+    assert_eq!(names(&j), ["Gadget"]);
+    let j = get(&h, &at, &f("filter=short_description==sh*"))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Gadget"]);
+    let j = get(&h, &at, &f(&format!("filter=product_id%3E%3D{}", made[2])))
+        .await
+        .json();
+    assert_eq!(names(&j), ["Widget Pro", "Thing"]);
+    let j = get(
+        &h,
+        &at,
+        &f(&format!(
+            "filter=product_ids=={},{}&order_by=name%20desc",
+            made[0], made[1]
+        )),
+    )
+    .await
+    .json();
+    assert_eq!(names(&j), ["Widget", "Gadget"]);
+    let j = get(&h, &at, &f("order_by=name")).await.json();
+    assert_eq!(names(&j), ["Gadget", "Thing", "Widget", "Widget Pro"]);
+    let j = get(&h, &at, &f("order_by=last_updated_time%20desc"))
+        .await
+        .json();
+    assert_eq!(names(&j)[0], "Thing");
+    for bad in [
+        "filter=price==1",
+        "filter=name!=x",
+        "order_by=price",
+        "page_size=-1",
+    ] {
+        let res = get(&h, &at, &f(bad)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+    }
+    let (all, pages) = walk(&h, &at, &f("page_size=1&order_by=name"), "products").await;
+    assert_eq!(all.len(), 4);
+    assert_eq!(pages, 4);
+}
+
+#[tokio::test]
+async fn list_users_shows_the_accounts_members() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let res = get(&h, &at, &format!("{V2}/users")).await;
+    res.assert_status(StatusCode::OK);
+    let j = res.json();
+    let (ada, multi) = (h.user.id.0.to_string(), h.multi_user.id.0.to_string());
+    assert_eq!(ids(&j, "users"), [ada.clone(), multi.clone()]);
+    assert_eq!(j["next_page_token"], "");
+    let u = &j["users"][0];
+    assert_eq!(u["given_name"], "Ada");
+    assert_eq!(
+        u["email_addresses"],
+        json!([{"email": "ada@example.com", "field": "EMAIL1"}])
+    );
+    assert_eq!(u["admin"], true);
+    assert_eq!(u["status"], "ACTIVE");
+    assert_eq!(u["company_name"], "Acme Bakery");
+    assert_eq!(j["users"][1]["admin"], false);
+    // The same members as v1's `/users`.
+    let v1 = get(&h, &at, &format!("{V1}/users")).await.json();
+    let v1_ids: Vec<String> = v1["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap().to_string())
+        .collect();
+    assert_eq!(v1_ids, [ada.clone(), multi.clone()]);
+    let f = |q: &str| format!("{V2}/users?{q}");
+    let j = get(&h, &at, &f("filter=email%3D%3DMULTI@example.com"))
+        .await
+        .json();
+    assert_eq!(ids(&j, "users"), [multi.as_str()]);
+    let j = get(
+        &h,
+        &at,
+        &f(&format!("filter=user_ids=={ada};include_inactive==true")),
+    )
+    .await
+    .json();
+    assert_eq!(ids(&j, "users"), [ada.as_str()]);
+    let j = get(&h, &at, &f("order_by=email%20desc")).await.json();
+    assert_eq!(ids(&j, "users"), [multi.clone(), ada.clone()]);
+    let j = get(&h, &at, &f("page_size=1")).await.json();
+    assert_eq!(ids(&j, "users"), [ada]);
+    assert_ne!(j["next_page_token"], "");
+    for bad in [
+        "page_size=101",
+        "filter=include_partners==maybe",
+        "filter=bogus==1",
+        "order_by=id",
+    ] {
+        let res = get(&h, &at, &f(bad)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "");
+    }
 }
 
 #[tokio::test]

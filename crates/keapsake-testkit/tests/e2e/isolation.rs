@@ -230,12 +230,12 @@ fn path_slot(template: &str, name: &str) -> Slot {
         "contactId" | "contact_id" => Slot::Ref(Kind::Contact),
         "tagId" | "tag_id" => Slot::Ref(Kind::Tag),
         "tag_category_id" => Slot::Ref(Kind::Category),
-        "companyId" => Slot::Ref(Kind::Company),
+        "companyId" | "company_id" => Slot::Ref(Kind::Company),
         "noteId" => Slot::Ref(Kind::Note),
         "taskId" => Slot::Ref(Kind::Task),
         "opportunityId" => Slot::Ref(Kind::Opportunity),
         "userId" => Slot::Ref(Kind::User),
-        "productId" => Slot::Ref(Kind::Product),
+        "productId" | "product_id" => Slot::Ref(Kind::Product),
         "subscriptionId" => Slot::Ref(Kind::Plan),
         "orderId" => Slot::Ref(Kind::Order),
         "orderItemId" => Slot::Ref(Kind::OrderItem),
@@ -444,6 +444,19 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("POST", "/v2/tags/categories") => vec![b(json!({"name": "Intruder category"}))],
         ("PATCH", "/v2/tags/categories/{tag_category_id}") => {
             vec![b(json!({"name": "Intruder category"}))]
+        }
+        ("GET", "/v2/companies") => vec![q(""), q("filter=company_id%3D%3D@company@")],
+        ("POST", "/v2/companies") => vec![b(json!({"company_name": "Intruder Co"}))],
+        ("PATCH", "/v2/companies/{company_id}") => vec![b(
+            json!({"company_name": "Intruder Co", "website": "intruder.test"}),
+        )],
+        ("GET", "/v2/products") => vec![q(""), q("filter=product_ids%3D%3D@product@")],
+        ("POST", "/v2/products") => vec![b(
+            json!({"name": "Intruder product", "price": 100, "short_description": "Intruder"}),
+        )],
+        ("PATCH", "/v2/products/{product_id}") => vec![b(json!({"name": "Intruder", "price": 1}))],
+        ("POST", "/v2/products/{product_id}:adjustInventory") => {
+            vec![b(json!({"type": "INCREASE", "quantity": 1}))]
         }
         ("POST" | "PUT" | "PATCH", _) => vec![Probe {
             query: String::new(),

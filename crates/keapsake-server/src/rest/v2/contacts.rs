@@ -129,7 +129,7 @@ const LIST_TAGS: ListSpec = ListSpec {
 };
 
 /// How a custom field of a type is filtered (the spec's description of `listContacts`).
-fn custom_kind(t: FieldType) -> (Kind, bool) {
+pub(crate) fn custom_kind(t: FieldType) -> (Kind, bool) {
     use FieldType as T;
     match t {
         T::Text
@@ -368,7 +368,7 @@ fn phone_digits(s: &str) -> String {
 }
 
 /// Whether a custom field's stored content satisfies a clause.
-fn custom_matches(c: &Clause, content: Option<&Value>) -> bool {
+pub(crate) fn custom_matches(c: &Clause, content: Option<&Value>) -> bool {
     let text = content.and_then(|v| match v {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,

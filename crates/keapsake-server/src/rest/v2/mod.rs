@@ -1,7 +1,7 @@
 //! REST v2 (`keap/rest-v2.md`). Errors are `{"code","message","status","details"}`.
 //!
-//! Implemented: userinfo, contacts (§3) with their links and link types, and tags with their
-//! categories (§4). Every other
+//! Implemented: userinfo and the account helpers (§9), contacts (§3) with their links and link
+//! types, tags with their categories (§4), companies (§5) and products (§7). Every other
 //! operation of Keap's v2 spec ([`operations::OPERATIONS`], generated from
 //! `keap/openapi-v2.yml`) authenticates like any route and answers **501 `UNIMPLEMENTED`** in
 //! the v2 shape — never a 404 that would read as a wrong base URL. The router fallback does
@@ -9,10 +9,13 @@
 //! express), so the table is the single list of what exists: a path of the spec with another
 //! method is 405, anything else 404.
 
+pub mod account;
 pub mod common;
+pub mod companies;
 pub mod contacts;
 pub mod links;
 pub mod operations;
+pub mod products;
 pub mod tags;
 pub mod userinfo;
 
@@ -24,10 +27,14 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-/// The operationIds keapsake implements (`keap/rest-v2.md` §10, the contacts, tags and
-/// account parts done so far). Every other operation of [`operations::OPERATIONS`] is 501.
+/// The operationIds keapsake implements (`keap/rest-v2.md` §10, the contacts, tags, companies,
+/// products and account parts done so far). Every other operation of [`operations::OPERATIONS`] is 501.
 pub const IMPLEMENTED: &[&str] = &[
     "getUserInfo",
+    "getBusinessProfile",
+    "isApplicationEnabled",
+    "getContactOptionTypes",
+    "listPaginatedUsers",
     "listContacts",
     "createContact",
     "getContact",
@@ -57,14 +64,31 @@ pub const IMPLEMENTED: &[&str] = &[
     "getCategory",
     "updateTagCategory",
     "deleteTagCategory",
+    "listCompanies",
+    "createCompany",
+    "getCompany",
+    "updateCompany",
+    "deleteCompany",
+    "listTagsForCompany",
+    "addTagToCompany",
+    "removeTagFromCompany",
+    "listProducts",
+    "createProduct",
+    "getProduct",
+    "updateProduct",
+    "deleteProduct",
+    "adjustInventory",
 ];
 
 /// v2 routes, relative to `/crm/rest/v2`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/connect/userinfo", get(userinfo::get))
+        .merge(account::routes())
+        .merge(companies::routes())
         .merge(contacts::routes())
         .merge(links::routes())
+        .merge(products::routes())
         .merge(tags::routes())
         .fallback(fallback)
         // Outermost: a body the handler left unread is read before the response goes out.
@@ -125,7 +149,7 @@ pub fn matching_operations(path: &str) -> Vec<(&'static str, &'static str, &'sta
 
 /// The v2 fallback: authenticate (401 as anywhere), then 501 for an operation of the spec
 /// keapsake does not implement, 405 for another method on a path of the spec, 404 otherwise.
-async fn fallback(
+pub(crate) async fn fallback(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
