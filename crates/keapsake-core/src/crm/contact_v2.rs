@@ -476,6 +476,8 @@ pub struct V2Meta<'a> {
     pub company_name: Option<&'a str>,
     /// The account's status of addresses (folded) other than `EMAIL1`, where it has one.
     pub address_status: &'a HashMap<String, EmailStatus>,
+    /// The contact's links in v2's `Link` shape (`crm::link`), when asked for.
+    pub links: &'a [Value],
 }
 
 fn s(v: Option<&str>) -> Value {
@@ -676,8 +678,9 @@ impl ContactDoc {
             },
             "create_time" => json!(format_time(meta.created_at)),
             "update_time" => json!(format_time(meta.updated_at)),
-            // keapsake stores no contact links or UTM values yet.
-            "links" | "utm_parameters" => json!([]),
+            "links" => Value::Array(meta.links.to_vec()),
+            // keapsake stores no UTM values yet.
+            "utm_parameters" => json!([]),
             // keapsake does no lead scoring and keeps no creating user on contacts; notes are
             // their own resource.
             "score_value" | "account_id" | "created_by" | "last_updated_by" | "notes" => {
@@ -810,6 +813,7 @@ mod tests {
                 tag_ids: &[3, 5],
                 company_name: Some("Acme"),
                 address_status: &known,
+                links: &[],
             },
             fields,
         )
@@ -958,6 +962,7 @@ mod tests {
                 tag_ids: &[],
                 company_name: None,
                 address_status: &known,
+                links: &[],
             },
             &["email_addresses", "groups", "tag_ids"],
         );

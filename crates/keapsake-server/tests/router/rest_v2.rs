@@ -1847,6 +1847,34 @@ async fn contact_links_and_link_types_shared_with_xml_rpc() {
         "{text}"
     );
 
+    // The contact's `links` property (asked for with `fields`) shows the same links.
+    let got = get(&h, &at, &format!("{V2}/contacts/{a}?fields=id,links"))
+        .await
+        .json();
+    let linked: Vec<(&str, &str)> = got["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["linked_contact_id"].as_str().unwrap(),
+                l["link_type_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        linked,
+        [(b.as_str(), "Spouse"), (c.as_str(), "Colleague")],
+        "{got}"
+    );
+    assert!(
+        get(&h, &at, &format!("{V2}/contacts/{a}"))
+            .await
+            .json()
+            .get("links")
+            .is_none(),
+        "not in the default projection"
+    );
     // A type in use cannot be deleted; unlink, then it can. Unlinking twice is a 404.
     assert_v2_error(
         &call(

@@ -257,10 +257,32 @@ async fn render(
             }
         }
     }
+    // Links (an optional property): one lookup per contact, only when asked for.
+    let mut links: HashMap<i64, Vec<Value>> = HashMap::new();
+    if wants("links") {
+        for r in records {
+            let listed = crate::links::links_of(state, account, r.id).await?;
+            links.insert(
+                r.id,
+                listed
+                    .iter()
+                    .map(|l| {
+                        json!({
+                            "id": l.id.to_string(),
+                            "linked_contact_id": l.link.other(r.id).to_string(),
+                            "link_type_id": l.link.link_type_id.to_string(),
+                            "link_type_name": l.type_name,
+                        })
+                    })
+                    .collect(),
+            );
+        }
+    }
     Ok(records
         .iter()
         .zip(&docs)
         .map(|(r, doc)| {
+            let contact_links = links.remove(&r.id).unwrap_or_default();
             let mut tag_ids = tags.remove(&r.id).unwrap_or_default();
             tag_ids.sort_unstable();
             let meta = V2Meta {
@@ -273,6 +295,7 @@ async fn render(
                     .and_then(|c| companies.get(&c))
                     .map(String::as_str),
                 address_status: &statuses,
+                links: &contact_links,
             };
             doc.render_v2(&meta, fields)
         })
