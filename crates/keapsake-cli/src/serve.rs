@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// are internal (e.g. 10.0.0.0/8). Link-local, 0.0.0.0/8 and multicast stay blocked.
     #[arg(long, env = "KEAPSAKE_HOOK_ALLOW", value_delimiter = ',')]
     pub hook_allow: Vec<String>,
+    /// Hook deliveries in flight at a time per pass (receivers that hang hold only their own
+    /// slots).
+    #[arg(long, env = "KEAPSAKE_HOOK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub hook_concurrency: u64,
     /// Do not run the hook delivery worker on this node (events stay queued for other nodes).
     #[arg(long, env = "KEAPSAKE_NO_HOOK_WORKER")]
     pub no_hook_worker: bool,
@@ -182,6 +186,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         connect_timeout: std::time::Duration::from_secs(args.hook_timeout.min(10)),
         timeout: std::time::Duration::from_secs(args.hook_timeout),
         lease: std::time::Duration::from_secs(args.hook_lease),
+        concurrency: usize::try_from(args.hook_concurrency).unwrap_or(32),
         allow,
         ..Default::default()
     };

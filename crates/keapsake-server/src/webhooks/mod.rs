@@ -50,6 +50,10 @@ pub struct HookConfig {
     /// How long claimed rows stay reserved for a node; must exceed `timeout`. A node that dies
     /// holding rows releases them after this.
     pub lease: Duration,
+    /// Deliveries one pass has in flight at a time (a sliding window): receivers that hang
+    /// hold only their own slots, so as many may hang as there are slots before anyone else
+    /// waits.
+    pub concurrency: usize,
     /// Ranges allowed in the production profile although internal.
     pub allow: Vec<ssrf::Cidr>,
     /// Name resolution (tests inject a rebinding stub).
@@ -64,6 +68,7 @@ impl Default for HookConfig {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             lease: Duration::from_secs(60),
+            concurrency: DEFAULT_CONCURRENCY,
             allow: Vec::new(),
             resolver: Arc::new(SystemResolver),
         }
@@ -414,11 +419,11 @@ async fn deliver(state: &AppState, batch: ClaimedBatch, report: &mut PassReport)
     }
 }
 
-/// How many deliveries one pass has in flight at a time.
-const PASS_WIDTH: usize = 8;
+/// Default of [`HookConfig::concurrency`]: deliveries wait on the network, not the CPU.
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// One delivery pass at `now`: claims and delivers batches until nothing is due. Batches of
-/// different subscriptions go out concurrently, up to [`PASS_WIDTH`] at a time, in a sliding
+/// different subscriptions go out concurrently, up to [`HookConfig::concurrency`] at a time, in a sliding
 /// window: a slot freed by one delivery is refilled at once, so receivers that hang (each up to
 /// the timeout) hold only their own slots, not a whole round of everyone else's deliveries.
 /// One subscription's batches go out in order: a batch claimed while its subscription has one
@@ -443,10 +448,11 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> PassReport {
     let mut waiting: std::collections::HashMap<Key, ClaimedBatch> =
         std::collections::HashMap::new();
     let mut exhausted = false;
+    let width = state.config.hooks.concurrency.max(1);
     loop {
         // Fill free slots, unless a batch waits: the next claim would likely be its
         // subscription's again (the oldest rows), and a claimed batch must not be held longer.
-        while !exhausted && waiting.is_empty() && running.len() < PASS_WIDTH {
+        while !exhausted && waiting.is_empty() && running.len() < width {
             match state
                 .store
                 .claim_hook_batch(&out.owner, None, now, lease, MAX_BATCH)

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 async fn server(backend: Backend) -> TestServer {
+    server_with(backend, keapsake_server::webhooks::DEFAULT_CONCURRENCY).await
+}
+
+async fn server_with(backend: Backend, concurrency: usize) -> TestServer {
     TestServer::start_with(
         backend,
         TestOptions {
@@ -27,6 +31,7 @@ async fn server(backend: Backend) -> TestServer {
                 worker: false,
                 timeout: TIMEOUT,
                 connect_timeout: Duration::from_secs(2),
+                concurrency,
                 ..HookConfig::default()
             }),
             profile: Some(Profile::Sandbox),
@@ -240,13 +245,13 @@ async fn redirects_are_not_followed(backend: Backend) {
 on_both_stores!(redirects_are_not_followed);
 
 /// A receiver that never answers costs its own subscription at most the timeout, and holds
-/// nobody else's delivery: with one hanging subscription and 12 healthy ones (more than a
-/// pass's 8 concurrent deliveries) every healthy one is delivered long before the timeout.
-/// (Before the sliding window, the 8 of a round waited for the hanging one's timeout before the
-/// next round started.)
+/// nobody else's delivery: with one hanging subscription and 12 healthy ones (more than the
+/// 8 concurrent deliveries this server is given) every healthy one is delivered long before the
+/// timeout. (Before the sliding window, the 8 of a round waited for the hanging one's timeout
+/// before the next round started.)
 async fn a_hanging_receiver_holds_no_other_delivery(backend: Backend) {
     // Arrange
-    let srv = server(backend).await;
+    let srv = server_with(backend, 8).await;
     let api = Api::for_user(&srv, &srv.user).await;
     let (hang_url, _) = scripted(Script::Hang).await;
     let h = api.subscribe("contact.add", &hang_url).await;
@@ -382,3 +387,59 @@ async fn a_deleted_contact_is_delivered_as_contact_delete(backend: Backend) {
     srv.stop().await;
 }
 on_both_stores!(a_deleted_contact_is_delivered_as_contact_delete);
+
+/// More hanging receivers than the old fixed width of 8: with the default concurrency (32)
+/// ten receivers that never answer still leave slots for everyone else, so the healthy ones are
+/// delivered long before the timeout. (With 8 slots, 8 of the 10 hung receivers held every slot
+/// for a whole timeout.)
+async fn ten_hanging_receivers_do_not_hold_the_healthy_ones(backend: Backend) {
+    // Arrange
+    let srv = server(backend).await;
+    assert_eq!(
+        srv.state.config.hooks.concurrency,
+        keapsake_server::webhooks::DEFAULT_CONCURRENCY
+    );
+    let api = Api::for_user(&srv, &srv.user).await;
+    for _ in 0..10 {
+        let (hang_url, _) = scripted(Script::Hang).await;
+        let h = api.subscribe("contact.add", &hang_url).await;
+        assert_eq!(h["status"], "Verified", "{h}");
+    }
+    let mut healthy = Vec::new();
+    for _ in 0..6 {
+        let rx = HookReceiver::start(Mode::Echo).await;
+        api.subscribe("contact.add", &rx.url).await;
+        rx.clear();
+        healthy.push(rx);
+    }
+    api.contact("crowded").await;
+
+    // Act
+    let started = Instant::now();
+    let state = srv.state.clone();
+    let now = srv.clock.now();
+    let task = tokio::spawn(async move { deliver_due(&state, now).await });
+    let mut all_after = None;
+    while started.elapsed() < TIMEOUT * 3 {
+        if healthy.iter().all(|rx| !rx.deliveries().is_empty()) {
+            all_after = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let report = task.await.unwrap();
+
+    // Assert
+    let all_after = all_after.expect("every healthy receiver got its delivery");
+    println!(
+        "FIGURE [{backend:?}] 10 hanging + 6 healthy receivers (timeout {TIMEOUT:?}, concurrency {}): all healthy delivered after {all_after:?}",
+        keapsake_server::webhooks::DEFAULT_CONCURRENCY
+    );
+    assert!(
+        all_after < TIMEOUT / 2,
+        "the healthy deliveries waited {all_after:?}"
+    );
+    assert_eq!((report.delivered, report.failed), (6, 10), "{report:?}");
+    srv.stop().await;
+}
+on_both_stores!(ten_hanging_receivers_do_not_hold_the_healthy_ones);
