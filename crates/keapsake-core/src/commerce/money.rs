@@ -140,6 +140,30 @@ impl Money {
         )
     }
 
+    /// An amount a client sent as a binary double (XML-RPC `<double>`), read as its shortest
+    /// decimal text, with at most `max_scale` decimals. Float noise from the client's own
+    /// arithmetic (`19.99 * 3` = `59.970000000000006`) is rounded away when the value is within
+    /// 10^-(max_scale+4) of an amount of `max_scale` decimals; a real sub-unit amount such as
+    /// `1.005` for cents is refused (`None`), never silently rounded.
+    pub fn from_double(d: f64, max_scale: u32) -> Option<Money> {
+        if !d.is_finite() {
+            return None;
+        }
+        let exact = Decimal::from_str(&format!("{d}")).ok()?;
+        let rounded =
+            exact.round_dp_with_strategy(max_scale, RoundingStrategy::MidpointAwayFromZero);
+        if (exact - rounded).abs() > Decimal::new(1, max_scale + 4) {
+            return None;
+        }
+        // Through the parser, so the range rules are the same as for text amounts.
+        let text = if exact.scale() <= max_scale {
+            exact
+        } else {
+            rounded
+        };
+        Money::parse(&text.to_string(), "amount").ok()
+    }
+
     /// `self × quantity`, exact. `None` on overflow (cannot happen within the limits).
     pub fn times(self, quantity: i64) -> Option<Money> {
         self.0.checked_mul(Decimal::from(quantity)).map(Money)
@@ -224,6 +248,24 @@ pub fn sum(amounts: impl IntoIterator<Item = Money>, name: &str) -> Result<Money
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn doubles_keep_their_text_and_lose_only_float_noise() {
+        let text = |d: f64| Money::from_double(d, 2).map(|m| m.0.to_string());
+        assert_eq!(text(19.99).as_deref(), Some("19.99"));
+        assert_eq!(text(19.99 * 3.0).as_deref(), Some("59.97"));
+        assert_eq!(text(0.1 + 0.2).as_deref(), Some("0.3"));
+        assert_eq!(text(12.5).as_deref(), Some("12.5"));
+        assert_eq!(text(1.005), None, "a real sub-cent amount is refused");
+        assert_eq!(text(f64::NAN), None);
+        assert_eq!(text(1e300), None);
+        assert_eq!(
+            Money::from_double(0.123456, 6)
+                .map(|m| m.0.to_string())
+                .as_deref(),
+            Some("0.123456")
+        );
+    }
 
     fn m(s: &str) -> Money {
         Money::parse(s, "x").expect("a number")

@@ -21,22 +21,20 @@ use keapsake_core::records::{Create, Edited, NewRecord, Record, RecordKind};
 /// Rejection text of a charge that found nothing due inside its atomic edit.
 const NOTHING_DUE: &str = "Nothing is due on this invoice";
 
-/// An amount sent as a double: finite, not negative, at most two decimals (money is exact
-/// decimal inside; the double's shortest text is what the client meant).
+/// An amount sent as a double: finite, not negative, at most `scale` decimals once the
+/// client's float noise is rounded away ([`Money::from_double`]).
 ///
 /// # Errors
 /// `[InvalidParameter]`.
-pub fn money_of(d: f64, name: &str) -> XResult<Money> {
+pub fn money_of(d: f64, name: &str, scale: u32) -> XResult<Money> {
     if d < 0.0 {
         return Err(Fault::invalid(format!("{name} must not be negative")));
     }
-    let m = Money::parse(&format!("{d}"), name).map_err(|e| Fault::invalid(e.to_string()))?;
-    if m.decimal().scale() > 2 {
-        return Err(Fault::invalid(format!(
-            "{name} must have at most two decimals"
-        )));
-    }
-    Ok(m)
+    Money::from_double(d, scale).ok_or_else(|| {
+        Fault::invalid(format!(
+            "{name} must be a number with at most {scale} decimals"
+        ))
+    })
 }
 
 /// An amount as a `<double>`.

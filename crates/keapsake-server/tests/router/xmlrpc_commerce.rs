@@ -1426,3 +1426,73 @@ async fn merge_moves_orders_cards_subscriptions_and_links() {
         .contains("APPROVED")
     );
 }
+
+#[tokio::test]
+async fn float_noise_in_amounts_is_rounded_but_sub_cents_are_refused() {
+    let h = Harness::new().await;
+    let (k, _) = h.api_key(KeyKind::Legacy, false, None).await;
+    let (c, p1, _) = world(&h, &k).await;
+    let inv = int(&ok(
+        &h,
+        &k,
+        "InvoiceService.createBlankOrder",
+        &[i(c), s("noise"), date(), i(0), i(0)],
+    )
+    .await);
+    // 0.1 + 0.2 computed by a client in binary floating point.
+    ok(
+        &h,
+        &k,
+        "InvoiceService.addOrderItem",
+        &[i(inv), i(p1), i(4), d(0.3), i(1), s(""), s("")],
+    )
+    .await;
+    let noisy = 0.1 + 0.2;
+    assert_ne!(
+        format!("{noisy}"),
+        "0.3",
+        "the client's double really is noisy"
+    );
+    assert_eq!(
+        ok(
+            &h,
+            &k,
+            "InvoiceService.addManualPayment",
+            &[i(inv), d(noisy), date(), s("Cash"), s(""), b(false)]
+        )
+        .await,
+        XValue::Bool(true)
+    );
+    assert!(
+        call(&h, &k, "InvoiceService.calculateAmountOwed", &[i(inv)])
+            .await
+            .contains("<double>0.0</double>")
+    );
+    let (_, pays) = rest(
+        &h,
+        &k,
+        Method::GET,
+        &format!("/orders/{inv}/payments"),
+        None,
+    )
+    .await;
+    assert_eq!(pays[0]["amount"], json!(0.3));
+    // A unit price may have up to six decimals; a payment not more than cents.
+    ok(
+        &h,
+        &k,
+        "InvoiceService.addOrderItem",
+        &[i(inv), i(0), i(3), d(0.123_456), i(1), s("metered"), s("")],
+    )
+    .await;
+    insta::assert_snapshot!(
+        "payment_sub_cent",
+        call(
+            &h,
+            &k,
+            "InvoiceService.addManualPayment",
+            &[i(inv), d(0.001), date(), s("Cash"), s(""), b(false)]
+        )
+        .await
+    );
+}

@@ -133,7 +133,7 @@ async fn add_order_item(cx: &Cx, a: &Args) -> XResult<XValue> {
             "Parameter 3 (type) must be an item type code 0 to 14, not {code}"
         ))
     })?;
-    let price = money_of(a.double(3)?, "price")?;
+    let price = money_of(a.double(3)?, "price", 6)?;
     let quantity = a.int(4)?;
     if !(1..=i64::from(i32::MAX)).contains(&quantity) {
         return Err(Fault::invalid("Parameter 5 (quantity) must be at least 1"));
@@ -155,7 +155,7 @@ async fn add_manual_payment(cx: &Cx, a: &Args) -> XResult<XValue> {
     a.arity(&[6])?;
     cx.require_write()?;
     let invoice = a.int(0)?;
-    let amount = money_of(a.double(1)?, "amount")?;
+    let amount = money_of(a.double(1)?, "amount", 2)?;
     if !amount.is_positive() {
         return Err(Fault::invalid("amount must be greater than 0"));
     }
