@@ -73,6 +73,7 @@ use utoipa::{Modify, OpenApi};
         crate::rest::v2::orders::create_item,
         crate::rest::v2::orders::get_item,
         crate::rest::v2::orders::remove_item,
+        crate::rest::v2::orders::update_item,
         crate::rest::v2::orders::list_payments,
         crate::rest::v2::orders::create_payment,
         crate::rest::v2::products::list,

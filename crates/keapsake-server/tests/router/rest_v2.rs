@@ -3609,3 +3609,135 @@ async fn order_items_and_payments_share_v1s_rules() {
         "",
     );
 }
+
+#[tokio::test]
+async fn update_order_item_edits_one_item_atomically() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let (c, p1, p2) = order_fixture(&h, &at).await;
+    let o = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/orders"),
+        Some(json!({"contact_id": c, "order_title": "Upd", "order_time": "2026-03-01T12:00:00Z",
+                    "order_type": "ONLINE",
+                    "order_items": [{"product_id": p1, "quantity": 1}, {"product_id": p2, "quantity": 1}]})),
+    )
+    .await
+    .json();
+    let id = o["id"].as_str().unwrap().to_owned();
+    let item = o["order_items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("{V2}/orders/{id}/items/{item}");
+
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &path,
+        Some(
+            json!({"quantity": 3, "price_per_unit": 2.0, "notes": "Wrap it", "cost_per_unit": 1.0}),
+        ),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    let it = res.json();
+    assert_eq!(it["quantity"], 3);
+    assert_eq!(it["price_per_unit"], usd(200, "$2.00"));
+    assert_eq!(it["notes"], "Wrap it");
+    assert_eq!(it["name"], "Widget");
+    let v1 = get(&h, &at, &format!("{V1}/orders/{id}")).await.json();
+    assert_eq!(v1["total"].as_f64(), Some(9.0), "{v1}");
+    let v2 = get(&h, &at, &format!("{V2}/orders/{id}")).await.json();
+    assert_eq!(v2["total"], usd(900, "$9.00"));
+
+    // update_mask: only the named members change.
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &format!("{path}?update_mask=name"),
+        Some(json!({"name": "Renamed", "quantity": 9})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json()["name"], "Renamed");
+    assert_eq!(res.json()["quantity"], 3);
+    // Another product: the item names it (and its name, unless one is sent).
+    let res = call(
+        &h,
+        &at,
+        Method::PATCH,
+        &path,
+        Some(json!({"product_id": p2})),
+    )
+    .await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.json()["product"]["id"], p2.as_str());
+    assert_eq!(res.json()["name"], "Gadget");
+
+    for (q, body, text) in [
+        ("", json!({"quantity": 0}), "quantity"),
+        ("", json!({"name": "  "}), "name must not be blank"),
+        ("", json!({"price_per_unit": "1"}), "price_per_unit"),
+        ("", json!({"price_per_unit": -1.0}), "price_per_unit"),
+        (
+            "",
+            json!({"product_id": "99999"}),
+            "Product 99999 does not exist",
+        ),
+        ("?update_mask=colour", json!({}), "update_mask"),
+    ] {
+        let res = call(&h, &at, Method::PATCH, &format!("{path}{q}"), Some(body)).await;
+        assert_v2_error(&res, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", text);
+    }
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::PATCH,
+            &format!("{V2}/orders/{id}/items/999999"),
+            Some(json!({"quantity": 1})),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "",
+    );
+    assert_v2_error(
+        &call(
+            &h,
+            &at,
+            Method::PATCH,
+            &format!("{V2}/orders/999999/items/{item}"),
+            Some(json!({"quantity": 1})),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "",
+    );
+
+    // Paid in full: lowering the total below what was paid is refused, nothing changes.
+    let due = get(&h, &at, &format!("{V2}/orders/{id}")).await.json()["total_due"]["amount"]
+        .as_i64()
+        .unwrap();
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V2}/orders/{id}/payments"),
+        Some(json!({"payment_amount": due as f64 / 100.0, "apply_to_commissions": false})),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let res = call(&h, &at, Method::PATCH, &path, Some(json!({"quantity": 1}))).await;
+    assert_v2_error(
+        &res,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        "below what has been paid",
+    );
+    let after = get(&h, &at, &path).await.json();
+    assert_eq!(after["quantity"], 3);
+}

@@ -471,6 +471,9 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("POST", "/v2/orders/{order_id}/items") => {
             vec![b(json!({"product_id": "@product@", "quantity": 1}))]
         }
+        ("PATCH", "/v2/orders/{order_id}/items/{order_item_id}") => {
+            vec![b(json!({"quantity": 2, "product_id": "@product@"}))]
+        }
         ("POST", "/v2/orders/{order_id}/payments") => vec![b(
             json!({"payment_amount": 0.01, "apply_to_commissions": false, "payment_method_type": "CASH"}),
         )],

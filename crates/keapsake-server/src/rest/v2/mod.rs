@@ -2,12 +2,13 @@
 //!
 //! Implemented: userinfo and the account helpers (§9), contacts (§3) with their links and link
 //! types, tags with their categories (§4), companies (§5), orders (§6: list, create, get,
-//! delete, items, payments) and products (§7). Every other operation of Keap's v2 spec
-//! ([`operations::OPERATIONS`], generated from `keap/openapi-v2.yml`) authenticates like any
-//! route and answers **501 `UNIMPLEMENTED`** in the v2 shape — never a 404 that would read as a
-//! wrong base URL. The router fallback does that matching itself (segment by segment,
-//! `{id}:verb` included, which axum's router cannot express), so the table is the single list
-//! of what exists: a path of the spec with another method is 405, anything else 404.
+//! delete, items, payments; not `updateOrder`) and products (§7). Every other operation of
+//! Keap's v2 spec ([`operations::OPERATIONS`], generated from `keap/openapi-v2.yml`)
+//! authenticates like any route and answers **501 `UNIMPLEMENTED`** in the v2 shape — never a
+//! 404 that would read as a wrong base URL. The router fallback does that matching itself
+//! (segment by segment, `{id}:verb` included, which axum's router cannot express), so the table
+//! is the single list of what exists: a path of the spec with another method is 405, anything
+//! else 404.
 
 pub mod account;
 pub mod common;
@@ -86,6 +87,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "createOrderItem",
     "getOrderItem",
     "deleteOrderItem",
+    "updateOrderItem",
     "listOrderPayments",
     "createPaymentForAnOrder",
 ];

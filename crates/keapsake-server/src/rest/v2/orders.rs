@@ -1,5 +1,5 @@
 //! REST v2 orders (`keap/rest-v2.md` §6): list, create, get, delete, items (create, get,
-//! delete) and payments (list, create). The same order records and rules as REST v1's
+//! update, delete) and payments (list, create). The same order records and rules as REST v1's
 //! `/orders` ([`keapsake_core::commerce::order`], [`crate::rest::v1::orders`]): a v2 body is
 //! translated into v1's and checked by the same parsers, writes are the same atomic edits, and
 //! v1 and v2 show the same totals.
@@ -8,11 +8,11 @@
 //! `payment_amount` are written in major units (doubles), as the spec says. Item types keep
 //! v1's names except the discounts (`DISCOUNT_*` in v2, `SPECIAL_*` in v1). `product_id` is
 //! required on every item (keapsake's items always name a product). Members keapsake does not
-//! keep (`cost_per_unit`, `notes` of an item, `subscription_plan_*`) are accepted and ignored.
+//! keep (`cost_per_unit`, `notes` of a new item, `subscription_plan_*`) are accepted and ignored.
 
 use super::common::{
     ListParams, ListSpec, V2Id, V2Json, V2Query, all_records, list_response, or_missing,
-    require_write, sort_by_key, within,
+    require_write, sort_by_key, update_mask, within,
 };
 use super::products::{currency, currency_value};
 use crate::error::{ApiError, V2Error, json};
@@ -26,18 +26,20 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use keapsake_core::AccountId;
+use keapsake_core::commerce::money::Money;
 use keapsake_core::commerce::order::{
-    CONTACT_KEY, Item, ItemType, NewItem, NewOrder, NewPayment, OrderDoc, PAID_KEY,
+    CONTACT_KEY, Item, ItemType, MAX_NOTE, MAX_TEXT, NewItem, NewOrder, NewPayment, OrderDoc,
+    PAID_KEY,
 };
 use keapsake_core::crm_more::ContactSummary;
 use keapsake_core::records::{Cond, Create, NewRecord, Record, RecordKind};
 use keapsake_core::v2::filter::{FieldSpec, Kind, Operand};
-use keapsake_core::v2::{format_time, parse_id};
+use keapsake_core::v2::{check_names, format_time, parse_id};
 use serde_json::{Map, Value, json};
 
 /// Order routes, relative to `/crm/rest/v2`.
 pub fn routes() -> Router<AppState> {
-    // Methods of the spec not implemented here (`updateOrder`, `updateOrderItem`, the colon
+    // Methods of the spec not implemented here (`updateOrder`, the colon
     // verbs `:attachFile`, `:applyTax`, `:applyCommission`, …) are the fallback's 501.
     let rest = || super::fallback;
     Router::new()
@@ -54,7 +56,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/orders/{order_id}/items/{order_item_id}",
-            get(get_item).delete(remove_item).fallback(rest()),
+            get(get_item)
+                .delete(remove_item)
+                .patch(update_item)
+                .fallback(rest()),
         )
         .route(
             "/orders/{order_id}/payments",
@@ -645,6 +650,171 @@ pub async fn remove_item(
         Err(e) if e.message == NO_ITEM => Err(V2Error::missing(ITEM, DOMAIN, item_id)),
         Err(e) => Err(v2_error(e, id)),
     }
+}
+
+/// What `updateOrderItem`'s `update_mask` accepts (the spec's enum).
+const ITEM_MASK: &[&str] = &[
+    "name",
+    "description",
+    "notes",
+    "quantity",
+    "price_per_unit",
+    "cost_per_unit",
+    "product_id",
+    "subscription_plan_id",
+    "subscription_plan_description",
+];
+
+/// The checked changes of an `UpdateOrderItemRequest`.
+#[derive(Default)]
+struct ItemChanges {
+    name: Option<String>,
+    description: Option<String>,
+    notes: Option<String>,
+    quantity: Option<i64>,
+    price: Option<Money>,
+    product_id: Option<i64>,
+}
+
+/// A text member: a non-blank string of at most `max` characters.
+fn text_member(v: &Value, name: &str, max: usize) -> Result<String, V2Error> {
+    match v {
+        Value::String(s) if s.trim().is_empty() => {
+            Err(V2Error::bad_request(format!("{name} must not be blank")))
+        }
+        Value::String(s) if s.chars().count() > max => Err(V2Error::bad_request(format!(
+            "{name} must be at most {max} characters"
+        ))),
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(V2Error::bad_request(format!("{name} must be a string"))),
+    }
+}
+
+fn item_changes(
+    body: &Map<String, Value>,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<ItemChanges, V2Error> {
+    let member = |name: &str| body.get(name).filter(|v| !v.is_null() && keep(name));
+    let mut c = ItemChanges::default();
+    if let Some(v) = member("name") {
+        c.name = Some(text_member(v, "name", MAX_TEXT)?);
+    }
+    if let Some(v) = member("description") {
+        c.description = Some(text_member(v, "description", MAX_NOTE)?);
+    }
+    if let Some(v) = member("notes") {
+        c.notes = Some(text_member(v, "notes", MAX_NOTE)?);
+    }
+    if let Some(v) = member("quantity") {
+        c.quantity = Some(
+            v.as_i64()
+                .filter(|q| (1..=i64::from(i32::MAX)).contains(q))
+                .ok_or_else(|| {
+                    V2Error::bad_request("quantity must be an integer from 1 to 2147483647")
+                })?,
+        );
+    }
+    if let Some(v) = member("price_per_unit") {
+        let Value::Number(n) = v else {
+            return Err(V2Error::bad_request(
+                "price_per_unit must be a number (major units, e.g. 12.5)",
+            ));
+        };
+        c.price = Some(
+            Money::non_negative(&json!(n.to_string()), "price_per_unit")
+                .map_err(|e| V2Error::bad_request(e.to_string()))?,
+        );
+    }
+    if let Some(v) = member("product_id") {
+        c.product_id = id_member(v, "product_id")?.as_i64();
+    }
+    Ok(c)
+}
+
+/// `PATCH /orders/{order_id}/items/{order_item_id}?update_mask=`: `name`, `description`,
+/// `notes`, `quantity`, `price_per_unit` (major units), `product_id`; 200 with the item. One
+/// atomic edit of the order: refused (400) when the total would fall below what was paid.
+/// `cost_per_unit` and `subscription_plan_*` are accepted and ignored.
+///
+/// # Errors
+/// 400, 403, 404 (order or item).
+#[utoipa::path(
+    patch,
+    path = "/crm/rest/v2/orders/{order_id}/items/{order_item_id}",
+    tag = "Orders (v2)",
+    params(("order_id" = String, Path, description = "Order id"), ("order_item_id" = String, Path, description = "Order item id"), ("update_mask" = Option<String>, Query, description = "Item properties to update")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "The updated item", body = serde_json::Value), (status = 400, description = "Invalid argument, or the total would fall below what was paid"), (status = 401, description = "Missing or invalid credential"), (status = 403, description = "Read-only credential"), (status = 404, description = "No such order or item")),
+    security(("oauth2" = []), ("bearer" = []), ("api_key" = []), ("access_token" = []))
+)]
+pub async fn update_item(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<(String, String)>,
+    uri: Uri,
+    V2Json(body): V2Json,
+) -> Result<Response, V2Error> {
+    let (id, item_id) = two_ids(&raw)?;
+    require_write(&principal)?;
+    let mask = update_mask(&V2Query::from_uri(&uri))?;
+    if let Some(m) = &mask {
+        check_names("update_mask", m, ITEM_MASK).map_err(V2Error::bad_request)?;
+    }
+    let keep = |name: &str| mask.as_ref().is_none_or(|m| m.iter().any(|f| f == name));
+    let c = item_changes(&body, &keep)?;
+    let account = principal.account_id;
+    let product = match c.product_id {
+        None => None,
+        Some(p) => {
+            load(&state, account, id).await?;
+            products(&state, account, &[p]).await?.pop()
+        }
+    };
+    let edited = edit_order(&state, account, id, move |_, doc, _| {
+        let item = doc
+            .order_items
+            .iter_mut()
+            .find(|i| i.id == item_id)
+            .ok_or_else(|| NO_ITEM.to_owned())?;
+        if let Some(p) = product {
+            if c.name.is_none() {
+                item.name.clone_from(&p.name);
+            }
+            item.product = p;
+        }
+        if let Some(v) = c.name {
+            item.name = v;
+        }
+        if let Some(v) = c.description {
+            item.description = Some(v);
+        }
+        if let Some(v) = c.notes {
+            item.notes = Some(v);
+        }
+        if let Some(v) = c.quantity {
+            item.quantity = v;
+        }
+        if let Some(v) = c.price {
+            item.price = v;
+        }
+        let updated = item.clone();
+        let t = doc.totals()?;
+        if t.total < t.total_paid {
+            return Err(
+                "Updating this item would leave the order's total below what has been paid"
+                    .to_owned(),
+            );
+        }
+        Ok(updated)
+    })
+    .await;
+    let item = match edited {
+        Ok((_, item)) => item,
+        Err(e) if e.message == NO_ITEM => return Err(V2Error::missing(ITEM, DOMAIN, item_id)),
+        Err(e) => return Err(v2_error(e, id)),
+    };
+    let code = currency(&state, account).await?;
+    Ok(json(StatusCode::OK, &render_item(&item, &code)))
 }
 
 /// `GET /orders/{order_id}/payments`: `{"invoice_order_payments":[…],"next_page_token":""}`,
