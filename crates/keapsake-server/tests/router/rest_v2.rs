@@ -3186,6 +3186,23 @@ async fn orders_create_get_delete_in_the_v2_shape_and_the_same_order_over_v1() {
     assert_eq!(v1["total_due"].as_f64(), Some(29.25), "{v1}");
     assert_eq!(v1["order_items"].as_array().map(Vec::len), Some(2));
 
+    // A colon verb of the spec with another method is 405, not an invalid id.
+    for (m, path) in [
+        (Method::GET, format!("{V2}/orders/{id}:attachFile")),
+        (Method::DELETE, format!("{V2}/orders/{id}:applyTax")),
+        (
+            Method::GET,
+            format!("{V2}/orders/{id}/items/1:applyCommission"),
+        ),
+    ] {
+        let res = call(&h, &at, m, &path, None).await;
+        assert_v2_error(
+            &res,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Method",
+        );
+    }
     // Errors.
     assert_v2_error(
         &get(&h, &at, &format!("{V2}/orders/999999")).await,

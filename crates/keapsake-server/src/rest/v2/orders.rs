@@ -21,7 +21,8 @@ use crate::rest::v1::common::{contact_summaries, ensure_contact};
 use crate::rest::v1::orders::{doc, edit_order, products};
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{any, get, post};
@@ -494,7 +495,7 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
-    V2Id(id): V2Id,
+    OrderId(id): OrderId,
 ) -> Result<Response, V2Error> {
     let record = load(&state, principal.account_id, id).await?;
     Ok(json(
@@ -519,7 +520,7 @@ pub async fn get_one(
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
-    V2Id(id): V2Id,
+    OrderId(id): OrderId,
 ) -> Result<StatusCode, V2Error> {
     require_write(&principal)?;
     let account = principal.account_id;
@@ -540,8 +541,48 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The two ids of `/orders/{order_id}/items/{order_item_id}`.
+/// The spec's colon verbs on `/orders/{order_id}` and on an item (all `POST`).
+const VERBS: &[&str] = &[
+    ":attachFile",
+    ":detachFile",
+    ":applyTax",
+    ":applyCommission",
+];
+
+fn verb_405(raw: &str) -> Result<(), V2Error> {
+    if VERBS.iter().any(|v| raw.ends_with(v)) {
+        Err(V2Error::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The `{order_id}` of `GET`/`DELETE /orders/{order_id}`: digits within int64 (else 400);
+/// `{id}:attachFile` and the other colon verbs with another method than `POST` are 405.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderId(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for OrderId {
+    type Rejection = V2Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| V2Error::bad_request("Invalid id in path"))?;
+        verb_405(&raw)?;
+        V2Id::from_request_parts(parts, state)
+            .await
+            .map(|V2Id(id)| OrderId(id))
+    }
+}
+
+/// The two ids of `/orders/{order_id}/items/{order_item_id}` (`{item}:applyCommission` with
+/// another method than `POST` is 405).
 fn two_ids(raw: &(String, String)) -> Result<(i64, i64), V2Error> {
+    verb_405(&raw.1)?;
     let one = |s: &str| {
         parse_id(s).ok_or_else(|| {
             V2Error::bad_request(format!(
