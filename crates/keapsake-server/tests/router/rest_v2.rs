@@ -3758,3 +3758,58 @@ async fn update_order_item_edits_one_item_atomically() {
     let after = get(&h, &at, &path).await.json();
     assert_eq!(after["quantity"], 3);
 }
+
+#[tokio::test]
+async fn a_v1_order_reads_the_same_over_v2() {
+    let h = Harness::new().await;
+    let (at, _) = h.tokens().await;
+    let (c, p1, _) = order_fixture(&h, &at).await;
+    let res = call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/orders"),
+        Some(json!({"contact_id": c.parse::<i64>().unwrap(), "order_date": "2026-03-01T12:00:00.000Z",
+                    "order_title": "Over v1", "order_type": "Offline",
+                    "order_items": [{"product_id": p1.parse::<i64>().unwrap(), "quantity": 2, "price": "1.255",
+                                     "item_type": "SHIPPING"}]})),
+    )
+    .await;
+    res.assert_status(StatusCode::CREATED);
+    let id = res.json()["id"].to_string();
+    call(
+        &h,
+        &at,
+        Method::POST,
+        &format!("{V1}/orders/{id}/payments"),
+        Some(json!({"payment_amount": "1.00", "payment_method_type": "CASH"})),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let v1 = get(&h, &at, &format!("{V1}/orders/{id}")).await.json();
+    let v2 = get(&h, &at, &format!("{V2}/orders/{id}")).await;
+    v2.assert_status(StatusCode::OK);
+    let v2 = v2.json();
+    assert_eq!(v2["title"], "Over v1");
+    assert_eq!(v2["order_type"], "OFFLINE");
+    assert_eq!(v2["order_items"][0]["item_type"], "SHIPPING");
+    for (k1, k2) in [
+        ("total", "total"),
+        ("total_paid", "total_paid"),
+        ("total_due", "total_due"),
+    ] {
+        let cents = (v1[k1].as_f64().unwrap() * 100.0).round() as i64;
+        assert_eq!(v2[k2]["amount"], cents, "{k1}: {v1} vs {v2}");
+    }
+    let pays = get(&h, &at, &format!("{V2}/orders/{id}/payments"))
+        .await
+        .json();
+    assert_eq!(
+        pays["invoice_order_payments"][0]["amount"],
+        usd(100, "$1.00")
+    );
+    let listed = get(&h, &at, &format!("{V2}/orders?filter=contact_id%3D%3D{c}"))
+        .await
+        .json();
+    assert_eq!(ids(&listed, "orders"), [id]);
+}
