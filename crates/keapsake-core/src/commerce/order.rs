@@ -685,7 +685,8 @@ impl Payment {
         }
     }
 
-    fn status(&self) -> &'static str {
+    /// `PAID`, `REFUNDED`, … of the payment.
+    pub fn status(&self) -> &'static str {
         if self.refunded {
             "REFUNDED"
         } else {

@@ -237,8 +237,8 @@ fn path_slot(template: &str, name: &str) -> Slot {
         "userId" => Slot::Ref(Kind::User),
         "productId" | "product_id" => Slot::Ref(Kind::Product),
         "subscriptionId" => Slot::Ref(Kind::Plan),
-        "orderId" => Slot::Ref(Kind::Order),
-        "orderItemId" => Slot::Ref(Kind::OrderItem),
+        "orderId" | "order_id" => Slot::Ref(Kind::Order),
+        "orderItemId" | "order_item_id" => Slot::Ref(Kind::OrderItem),
         "transactionId" => Slot::Ref(Kind::Transaction),
         "countryCode" => Slot::Lit("USA"),
         "email" => Slot::Lit("nobody%40example.com"),
@@ -458,6 +458,25 @@ fn probes(op: &Op) -> Vec<Probe> {
         ("POST", "/v2/products/{product_id}:adjustInventory") => {
             vec![b(json!({"type": "INCREASE", "quantity": 1}))]
         }
+        ("GET", "/v2/orders") => vec![
+            q(""),
+            q("filter=contact_id%3D%3D@contact@"),
+            q("filter=product_id%3D%3D@product@"),
+            q("filter=id%3D%3D@order@"),
+        ],
+        ("POST", "/v2/orders") => vec![b(
+            json!({"contact_id": "@contact@", "order_time": "2024-05-21T14:30:00Z", "order_title": "Intruder",
+                   "order_type": "ONLINE", "order_items": [{"product_id": "@product@", "quantity": 1}]}),
+        )],
+        ("POST", "/v2/orders/{order_id}/items") => {
+            vec![b(json!({"product_id": "@product@", "quantity": 1}))]
+        }
+        ("PATCH", "/v2/orders/{order_id}/items/{order_item_id}") => {
+            vec![b(json!({"quantity": 2, "product_id": "@product@"}))]
+        }
+        ("POST", "/v2/orders/{order_id}/payments") => vec![b(
+            json!({"payment_amount": 0.01, "apply_to_commissions": false, "payment_method_type": "CASH"}),
+        )],
         ("POST" | "PUT" | "PATCH", _) => vec![Probe {
             query: String::new(),
             body: Some(json!({})),

@@ -1,13 +1,14 @@
 //! REST v2 (`keap/rest-v2.md`). Errors are `{"code","message","status","details"}`.
 //!
 //! Implemented: userinfo and the account helpers (§9), contacts (§3) with their links and link
-//! types, tags with their categories (§4), companies (§5) and products (§7). Every other
-//! operation of Keap's v2 spec ([`operations::OPERATIONS`], generated from
-//! `keap/openapi-v2.yml`) authenticates like any route and answers **501 `UNIMPLEMENTED`** in
-//! the v2 shape — never a 404 that would read as a wrong base URL. The router fallback does
-//! that matching itself (segment by segment, `{id}:verb` included, which axum's router cannot
-//! express), so the table is the single list of what exists: a path of the spec with another
-//! method is 405, anything else 404.
+//! types, tags with their categories (§4), companies (§5), orders (§6: list, create, get,
+//! delete, items, payments; not `updateOrder`) and products (§7). Every other operation of
+//! Keap's v2 spec ([`operations::OPERATIONS`], generated from `keap/openapi-v2.yml`)
+//! authenticates like any route and answers **501 `UNIMPLEMENTED`** in the v2 shape — never a
+//! 404 that would read as a wrong base URL. The router fallback does that matching itself
+//! (segment by segment, `{id}:verb` included, which axum's router cannot express), so the table
+//! is the single list of what exists: a path of the spec with another method is 405, anything
+//! else 404.
 
 pub mod account;
 pub mod common;
@@ -15,6 +16,7 @@ pub mod companies;
 pub mod contacts;
 pub mod links;
 pub mod operations;
+pub mod orders;
 pub mod products;
 pub mod tags;
 pub mod userinfo;
@@ -28,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 /// The operationIds keapsake implements (`keap/rest-v2.md` §10, the contacts, tags, companies,
-/// products and account parts done so far). Every other operation of [`operations::OPERATIONS`] is 501.
+/// orders, products and account parts done so far). Every other operation of [`operations::OPERATIONS`] is 501.
 pub const IMPLEMENTED: &[&str] = &[
     "getUserInfo",
     "getBusinessProfile",
@@ -78,6 +80,16 @@ pub const IMPLEMENTED: &[&str] = &[
     "updateProduct",
     "deleteProduct",
     "adjustInventory",
+    "listOrders",
+    "createOrder",
+    "getOrder",
+    "deleteOrder",
+    "createOrderItem",
+    "getOrderItem",
+    "deleteOrderItem",
+    "updateOrderItem",
+    "listOrderPayments",
+    "createPaymentForAnOrder",
 ];
 
 /// v2 routes, relative to `/crm/rest/v2`.
@@ -88,6 +100,7 @@ pub fn routes() -> Router<AppState> {
         .merge(companies::routes())
         .merge(contacts::routes())
         .merge(links::routes())
+        .merge(orders::routes())
         .merge(products::routes())
         .merge(tags::routes())
         .fallback(fallback)

@@ -113,7 +113,7 @@ fn v2_message(msg: &str) -> String {
 }
 
 /// The account's currency: the business profile's `currency_code`, else USD.
-async fn currency(state: &AppState, account: AccountId) -> Result<String, V2Error> {
+pub(crate) async fn currency(state: &AppState, account: AccountId) -> Result<String, V2Error> {
     let profile = state.store.get_profile(account).await?;
     Ok(profile
         .currency_code
