@@ -122,23 +122,32 @@ pub(crate) async fn currency(state: &AppState, account: AccountId) -> Result<Str
 }
 
 /// A `CurrencyValue`: whole minor units (rounded half-up to cents), the code, and the amount
-/// formatted (`$12.50`; a code without a known symbol is written after the number).
+/// formatted (`$1,234.50`; a code without a known symbol is written after the number).
 pub fn currency_value(m: Money, code: &str) -> Value {
     let cents = minor_units(m);
     let abs = cents.unsigned_abs();
-    let number = format!(
-        "{}{}.{:02}",
-        if cents < 0 { "-" } else { "" },
-        abs / 100,
-        abs % 100
-    );
+    let sign = if cents < 0 { "-" } else { "" };
+    let number = format!("{}.{:02}", grouped(abs / 100), abs % 100);
     let formatted = match code {
-        "USD" | "CAD" | "AUD" | "NZD" => format!("${number}"),
-        "EUR" => format!("€{number}"),
-        "GBP" => format!("£{number}"),
-        _ => format!("{number} {code}"),
+        "USD" | "CAD" | "AUD" | "NZD" => format!("{sign}${number}"),
+        "EUR" => format!("{sign}€{number}"),
+        "GBP" => format!("{sign}£{number}"),
+        _ => format!("{sign}{number} {code}"),
     };
     json!({"amount": cents, "currency_code": code, "formatted_amount": formatted})
+}
+
+/// Digits in groups of three with commas, as the spec's examples write them (`1,234`).
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Whole cents of an amount, rounded half-up (amounts are at most 10^13, so this fits).
@@ -663,4 +672,26 @@ pub async fn adjust_inventory(
         StatusCode::OK,
         &render_one(&state, principal.account_id, &record).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatted_amounts_group_thousands() {
+        let f = |text: &str, code: &str| {
+            let m = Money::parse(text, "amount").expect("an amount");
+            currency_value(m, code)["formatted_amount"].clone()
+        };
+        assert_eq!(f("1234.5", "USD"), "$1,234.50");
+        assert_eq!(f("0.99", "USD"), "$0.99");
+        assert_eq!(f("999", "EUR"), "€999.00");
+        assert_eq!(f("1000000", "GBP"), "£1,000,000.00");
+        assert_eq!(f("-1234567.891", "USD"), "-$1,234,567.89");
+        assert_eq!(f("12345", "JPY"), "12,345.00 JPY");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(100), "100");
+        assert_eq!(grouped(1000), "1,000");
+    }
 }
