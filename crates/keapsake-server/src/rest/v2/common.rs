@@ -12,7 +12,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use keapsake_core::records::{Cond, Link, LinkKind, Query, Record, RecordKind, Side};
+use keapsake_core::records::{Cond, Link, LinkKind, Record, RecordKind, Side};
 use keapsake_core::v2::filter::{self, CustomFilterField, FieldSpec, Filter};
 use keapsake_core::v2::paging::{self, Binding, OrderBy};
 use keapsake_core::v2::{check_names, parse_id, split_list};
@@ -341,7 +341,7 @@ pub fn floor_to_millis(t: time::OffsetDateTime) -> time::OffsetDateTime {
         .unwrap_or(t)
 }
 
-/// Every record of `kind` matching `conds`, in id order.
+/// Every record of `kind` matching `conds`, in id order (v1's walk, in v2's error shape).
 ///
 /// # Errors
 /// Store failures.
@@ -351,20 +351,24 @@ pub async fn all_records(
     kind: RecordKind,
     conds: Vec<Cond>,
 ) -> Result<Vec<Record>, V2Error> {
-    let mut query = Query {
-        conds,
-        ..Query::default()
-    };
-    let mut out = Vec::new();
-    loop {
-        let (records, total) = state.store.list_records(account, kind, &query).await?;
-        let n = i64::try_from(records.len()).unwrap_or(i64::MAX);
-        out.extend(records);
-        query.offset = query.offset.saturating_add(n);
-        if n == 0 || query.offset >= total {
-            return Ok(out);
-        }
+    Ok(crate::rest::v1::common::all_records(state, account, kind, conds).await?)
+}
+
+/// The records of `ids` that exist in this account (read 1,000 ids at a time).
+///
+/// # Errors
+/// Store failures.
+pub async fn records_by_id(
+    state: &AppState,
+    account: AccountId,
+    kind: RecordKind,
+    ids: &[i64],
+) -> Result<Vec<Record>, V2Error> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        out.extend(state.store.get_records(account, kind, chunk).await?);
     }
+    Ok(out)
 }
 
 /// Every link from one side.

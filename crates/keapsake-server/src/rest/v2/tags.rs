@@ -10,7 +10,7 @@
 
 use super::common::{
     ListParams, ListSpec, V2Id, V2Json, V2Query, all_links, all_records, list_response, or_missing,
-    require_write, sort_by_key, text_key, typed, unreadable, update_mask, within,
+    records_by_id, require_write, sort_by_key, text_key, typed, unreadable, update_mask, within,
 };
 use crate::error::{V2Error, json};
 use crate::extract::Principal;
@@ -652,14 +652,8 @@ pub async fn list_contacts(
     let links = all_links(&state, account, LinkKind::ContactTag, Side::B(id)).await?;
     let ids: Vec<i64> = links.iter().map(|l| l.a).collect();
     let mut contacts: HashMap<i64, ContactDoc> = HashMap::new();
-    for chunk in ids.chunks(1000) {
-        for r in state
-            .store
-            .get_records(account, RecordKind::Contact, chunk)
-            .await?
-        {
-            contacts.insert(r.id, ContactDoc::from_value(&r.data).map_err(unreadable)?);
-        }
+    for r in records_by_id(&state, account, RecordKind::Contact, &ids).await? {
+        contacts.insert(r.id, ContactDoc::from_value(&r.data).map_err(unreadable)?);
     }
     let f = &params.filter;
     let mut rows: Vec<(i64, &ContactDoc, OffsetDateTime)> = links
@@ -747,14 +741,8 @@ pub async fn list_companies(
     let links = all_links(&state, account, LinkKind::CompanyTag, Side::B(id)).await?;
     let ids: Vec<i64> = links.iter().map(|l| l.a).collect();
     let mut companies: HashMap<i64, Value> = HashMap::new();
-    for chunk in ids.chunks(1000) {
-        for r in state
-            .store
-            .get_records(account, RecordKind::Company, chunk)
-            .await?
-        {
-            companies.insert(r.id, r.data);
-        }
+    for r in records_by_id(&state, account, RecordKind::Company, &ids).await? {
+        companies.insert(r.id, r.data);
     }
     let f = &params.filter;
     let name_of = |d: &Value| {
